@@ -1,0 +1,23 @@
+"""`isf`: the platform's command line. Each module registers one group of commands.
+
+Heavy imports (torch, statsmodels, pulumi) happen inside the commands, so `isf --help` stays fast.
+"""
+
+import typer
+
+from runtime.cli import forecast_eval, import_trace, models, render, serve, simulate
+
+app = typer.Typer(
+    name="isf",
+    help="Intelligent serverless platform: offline render, trace simulation, forecasting and services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (render, simulate, forecast_eval, import_trace, serve, models):
+    module.register(app)
+
+
+def main() -> None:
+    app()

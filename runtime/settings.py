@@ -1,0 +1,195 @@
+"""Every knob of prediction, warming, placement and cost, defined once.
+
+The Pulumi stack config embeds `RuntimeSettings` under `runtime:`, the control plane renders it into
+a ConfigMap (`settings.yaml`), and the services load it back with `RuntimeSettings.load()`.
+Defaults follow the implementation guide (`shared/seeds/000_…`); its "tuned" values are noted.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+SETTINGS_FILE_ENV = "ISF_SETTINGS_FILE"
+
+
+class Tier(StrEnum):
+    """Where a function can run, nearest to users first."""
+
+    EDGE = "edge"
+    REGIONAL = "regional"
+    CLOUD = "cloud"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HybridWeights(_Strict):
+    """How the hybrid forecaster blends its members."""
+
+    arima_weight: Annotated[float, Field(ge=0, le=1)] = 0.4
+    lstm_weight: Annotated[float, Field(ge=0, le=1)] = 0.6
+    adaptive: bool = Field(
+        default=True,
+        description="Re-weight the members by their inverse recent error (the configured weights are the prior).",
+    )
+    adaptive_window_minutes: Annotated[int, Field(ge=5)] = 60
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> Self:
+        if abs(self.arima_weight + self.lstm_weight - 1.0) > 1e-6:
+            raise ValueError(
+                f"arima_weight + lstm_weight must be 1.0 (got {self.arima_weight} + {self.lstm_weight})"
+            )
+        return self
+
+
+class LstmSettings(_Strict):
+    """The global LSTM shared by all functions (the guide tunes 256 x 4 for complex patterns)."""
+
+    hidden_size: Annotated[int, Field(ge=4, le=1024)] = 64
+    num_layers: Annotated[int, Field(ge=1, le=8)] = 2
+    lookback_minutes: Annotated[int, Field(ge=8, le=1440)] = 60
+    epochs: Annotated[int, Field(ge=1, le=500)] = 8
+    batch_size: Annotated[int, Field(ge=8)] = 512
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 3e-3
+
+
+class ArimaSettings(_Strict):
+    """ARIMA order search bounds."""
+
+    max_p: Annotated[int, Field(ge=0, le=5)] = 2
+    max_d: Annotated[int, Field(ge=0, le=2)] = 1
+    max_q: Annotated[int, Field(ge=0, le=5)] = 2
+    refit_every_minutes: Annotated[int, Field(ge=1)] = 60
+
+
+class PredictionSettings(_Strict):
+    """Forecasting cadence and model shape."""
+
+    update_interval: Annotated[int, Field(ge=1, le=3600, description="seconds between forecast refreshes")] = 30
+    retrain_interval: Annotated[int, Field(ge=60, description="seconds between model retrains")] = 3600
+    history_window: Annotated[int, Field(ge=3600, description="seconds of history used to train")] = 86400
+    horizon_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    hybrid: HybridWeights = HybridWeights()
+    lstm: LstmSettings = LstmSettings()
+    arima: ArimaSettings = ArimaSettings()
+
+
+class KeepAliveSettings(_Strict):
+    """Keep an idle instance while its expected cold-start cost exceeds its idle cost."""
+
+    cost_threshold: Annotated[
+        float, Field(ge=0, description="USD: keep warm while expected saved cold-start cost - idle cost > this")
+    ] = 0.001
+    max_minutes: Annotated[int, Field(ge=1, le=1440)] = 240
+
+
+class WarmingSettings(_Strict):
+    """Warm-pool sizing: pool = ceil(predicted concurrency x prewarm_buffer) in [min, max]."""
+
+    interval: Annotated[int, Field(ge=1, le=3600, description="seconds between warming passes")] = 30
+    prewarm_buffer: Annotated[float, Field(ge=1.0, le=10.0)] = 1.5
+    min_warm_pool: Annotated[int, Field(ge=0)] = 0
+    max_warm_pool: Annotated[int, Field(ge=1)] = 100
+    keep_alive: KeepAliveSettings = KeepAliveSettings()
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _pool_bounds_ordered(self) -> Self:
+        if self.min_warm_pool > self.max_warm_pool:
+            raise ValueError(
+                f"min_warm_pool ({self.min_warm_pool}) must not exceed max_warm_pool ({self.max_warm_pool})"
+            )
+        return self
+
+
+class CostWeights(_Strict):
+    """Objective weights of the placement optimizer."""
+
+    user_latency: Annotated[float, Field(ge=0)] = 1.0
+    resource_utilization: Annotated[float, Field(ge=0)] = 1.0
+
+
+class PlacementSettings(_Strict):
+    """Tier placement cadence, objective and limits."""
+
+    optimization_interval: Annotated[int, Field(ge=10, description="seconds between placement runs")] = 600
+    cost_weights: CostWeights = CostWeights()
+    migration_penalty: Annotated[float, Field(ge=0)] = 1.0
+    max_migrations_per_interval: Annotated[int, Field(ge=0)] = 20
+    milp_max_functions: Annotated[int, Field(ge=1, description="above this, use the greedy heuristic")] = 20000
+    milp_time_limit_s: Annotated[float, Field(gt=0)] = 1.5
+
+
+class CostSettings(_Strict):
+    """Prices used to weigh warm memory against cold starts (USD)."""
+
+    target_cost_reduction: Annotated[float, Field(ge=0, lt=1)] = 0.30
+    memory_gb_second_usd: Annotated[float, Field(ge=0)] = 0.0000166667
+    cold_start_usd: Annotated[float, Field(ge=0, description="price of one cold start's user-visible delay")] = 0.0001
+    tier_cpu_hour_usd: dict[Tier, Annotated[float, Field(ge=0)]] = {
+        Tier.EDGE: 0.060,
+        Tier.REGIONAL: 0.040,
+        Tier.CLOUD: 0.030,
+    }
+
+
+class AlertChannelType(StrEnum):
+    SLACK = "slack"
+    EMAIL = "email"
+
+
+class AlertChannel(_Strict):
+    """One Alertmanager receiver."""
+
+    type: AlertChannelType
+    webhook: SecretStr | None = None
+    addresses: list[str] = []
+
+    @model_validator(mode="after")
+    def _channel_has_target(self) -> Self:
+        if self.type is AlertChannelType.SLACK and self.webhook is None:
+            raise ValueError("a slack channel needs 'webhook'")
+        if self.type is AlertChannelType.EMAIL and not self.addresses:
+            raise ValueError("an email channel needs at least one address in 'addresses'")
+        return self
+
+
+class AlertSettings(_Strict):
+    enabled: bool = True
+    channels: list[AlertChannel] = []
+
+
+class RuntimeSettings(_Strict):
+    """The whole runtime configuration; the stack config's `runtime:` key."""
+
+    prediction: PredictionSettings = PredictionSettings()
+    warming: WarmingSettings = WarmingSettings()
+    placement: PlacementSettings = PlacementSettings()
+    cost: CostSettings = CostSettings()
+    alerts: AlertSettings = AlertSettings()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> RuntimeSettings:
+        """Read settings from `path`, else from $ISF_SETTINGS_FILE, else the defaults."""
+        source = path or os.environ.get(SETTINGS_FILE_ENV)
+        if not source:
+            return cls()
+        data: Any = yaml.safe_load(Path(source).read_text()) or {}
+        return cls.model_validate(data)
+
+    def to_yaml(self, *, reveal_secrets: bool = False) -> str:
+        """Serialise for a ConfigMap/Secret; secrets are masked unless `reveal_secrets`."""
+        data = self.model_dump(mode="json")
+        if reveal_secrets:
+            for i, channel in enumerate(self.alerts.channels):
+                if channel.webhook is not None:
+                    data["alerts"]["channels"][i]["webhook"] = channel.webhook.get_secret_value()
+        return yaml.safe_dump(data, sort_keys=True)

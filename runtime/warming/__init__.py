@@ -1,0 +1,1 @@
+"""Warming: turn forecasts into load / keep-alive decisions and warm-pool sizes."""

@@ -1,0 +1,49 @@
+"""The interface every app-level warming policy implements, vectorised across applications.
+
+The simulator (and the warming service) drive a policy minute by minute: before minute `t` it asks
+`loaded_next()` (which apps are loaded in `t`), then reveals minute `t`'s counts with `observe()`.
+A causal policy therefore cannot read the future by construction; only a policy with
+`sees_future = True` (the oracle) is handed the whole trace up front through `reset`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Counts = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class AppProfile:
+    """Static facts about the applications being warmed (one entry per app)."""
+
+    memory_mb: npt.NDArray[np.float64]
+    duration_ms: npt.NDArray[np.float64]
+
+    @property
+    def n_apps(self) -> int:
+        return int(self.memory_mb.shape[0])
+
+
+class WarmingPolicy(ABC):
+    """Decides, before each minute, which applications are loaded in it."""
+
+    name: str
+    sees_future: bool = False
+
+    @abstractmethod
+    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
+        """Start a new replay; `future` (apps x minutes) is given only when `sees_future`."""
+
+    @abstractmethod
+    def loaded_next(self) -> Mask:
+        """Which apps are loaded in the coming minute, using only what `observe` has shown."""
+
+    @abstractmethod
+    def observe(self, counts: Counts) -> None:
+        """Reveal the invocation counts (one per app) of the minute that just ended."""
