@@ -1,0 +1,1 @@
+"""Actuation: apply warming and placement decisions to Knative, one leader at a time."""

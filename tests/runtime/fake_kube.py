@@ -1,0 +1,147 @@
+"""A small in-memory Kubernetes API server on 127.0.0.1 for actuation tests.
+
+The real `kubernetes` client talks to it over HTTP, so tests see the exact requests (method, path,
+content type, body) the services would send to a cluster. It implements what actuation and leader
+election use: get / list / create / replace (with resourceVersion conflicts) / JSON merge patch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+from kubernetes import client
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    content_type: str
+    body: Any
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
+            "message": message}
+
+
+class FakeKube:
+    """Objects keyed by their API path, e.g. /apis/serving.knative.dev/v1/namespaces/fn/routes/hello."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.requests: list[Request] = []
+        self._version = 0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                del format, args
+
+            def _reply(self, code: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                path = self.path.split("?", 1)[0]
+                request = Request(self.command, path, self.headers.get("Content-Type", ""), body)
+                code, reply = fake.handle(request)
+                self._reply(code, reply)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def api_client(self) -> client.ApiClient:
+        configuration = client.Configuration(host=self.url)
+        return client.ApiClient(configuration)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def put(self, path: str, obj: dict[str, Any]) -> None:
+        """Seed an object at its API path."""
+        with self._lock:
+            self._store(path, copy.deepcopy(obj))
+
+    def get(self, path: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.objects[path])
+
+    def writes(self) -> list[Request]:
+        return [r for r in self.requests if r.method in {"POST", "PUT", "PATCH", "DELETE"}]
+
+    def _store(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        self._version += 1
+        obj.setdefault("metadata", {})["resourceVersion"] = str(self._version)
+        self.objects[path] = obj
+        return obj
+
+    def handle(self, request: Request) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append(request)
+            path, body = request.path.rstrip("/"), request.body
+            if request.method == "GET":
+                if path in self.objects:
+                    return 200, self.objects[path]
+                items = [o for p, o in sorted(self.objects.items()) if p.rsplit("/", 1)[0] == path]
+                if items or path.endswith(("/nodes", "/leases")):
+                    return 200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
+                return 404, _status(404, "NotFound", f"{path} not found")
+            if request.method == "POST":
+                name = body["metadata"]["name"]
+                target = f"{path}/{name}"
+                if target in self.objects:
+                    return 409, _status(409, "AlreadyExists", f"{target} already exists")
+                return 201, self._store(target, body)
+            if path not in self.objects:
+                return 404, _status(404, "NotFound", f"{path} not found")
+            current = self.objects[path]
+            if request.method == "PUT":
+                sent = body.get("metadata", {}).get("resourceVersion")
+                if sent != current["metadata"]["resourceVersion"]:
+                    return 409, _status(409, "Conflict", "the object has been modified")
+                return 200, self._store(path, body)
+            if request.method == "PATCH":
+                if request.content_type != "application/merge-patch+json":
+                    return 415, _status(415, "UnsupportedMediaType", request.content_type)
+                return 200, self._store(path, merge_patch(current, body))
+            del self.objects[path]
+            return 200, _status(200, "Success", "deleted")
