@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[infra,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
