@@ -86,7 +86,8 @@ class KeepAliveSettings(_Strict):
     """Keep an idle instance while its expected cold-start cost exceeds its idle cost."""
 
     cost_threshold: Annotated[
-        float, Field(ge=0, description="USD: keep warm while expected saved cold-start cost - idle cost > this")
+        float,
+        Field(ge=0, description="USD per warm hour: keep warm while expected saving - idle cost exceeds this"),
     ] = 0.001
     max_minutes: Annotated[int, Field(ge=1, le=1440)] = 240
 
@@ -133,7 +134,8 @@ class CostSettings(_Strict):
 
     target_cost_reduction: Annotated[float, Field(ge=0, lt=1)] = 0.30
     memory_gb_second_usd: Annotated[float, Field(ge=0)] = 0.0000166667
-    cold_start_usd: Annotated[float, Field(ge=0, description="price of one cold start's user-visible delay")] = 0.0001
+    # 0.01 USD is about 10,000 MB-minutes of idle memory at the default memory price.
+    cold_start_usd: Annotated[float, Field(gt=0, description="price of one cold start's user-visible delay")] = 0.01
     tier_cpu_hour_usd: dict[Tier, Annotated[float, Field(ge=0)]] = {
         Tier.EDGE: 0.060,
         Tier.REGIONAL: 0.040,

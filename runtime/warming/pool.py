@@ -1,0 +1,79 @@
+"""Instance-level warm pools: how many instances of each app to keep warm in the coming minute.
+
+pool = ceil(predicted concurrency x prewarm_buffer), clamped to [min_warm_pool, max_warm_pool], where
+predicted concurrency = forecast count x average duration / 60 s (Little's law). Whether an app is
+warm at all is the predictive app-level decision; the forecast only sizes the pool, so a forecaster
+that smears counts over quiet minutes does not keep idle apps warm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from runtime.predictor.base import Forecaster
+from runtime.predictor.baselines import MovingAverageForecaster
+from runtime.predictor.concurrency import expected_concurrency
+from runtime.settings import RuntimeSettings, WarmingSettings
+from runtime.sim.instances import PoolPolicy
+from runtime.warming.policy import AppProfile, Counts, WarmingPolicy
+from runtime.warming.predictive import make_predictive_policy
+
+
+def pool_size(
+    concurrency: npt.ArrayLike, settings: WarmingSettings, *, warm: npt.NDArray[np.bool_] | None = None
+) -> Counts:
+    """ceil(concurrency x prewarm_buffer) per app, at least 1 where `warm`, clamped to the pool bounds."""
+    sized = np.ceil(np.asarray(concurrency, dtype=np.float64) * settings.prewarm_buffer).astype(np.int64)
+    if warm is not None:
+        sized = np.where(warm, np.maximum(sized, 1), 0)
+    return np.clip(sized, settings.min_warm_pool, settings.max_warm_pool)
+
+
+class PredictivePool(PoolPolicy):
+    """Warm pool per app: gated by an app-level policy, sized by a count forecaster."""
+
+    def __init__(
+        self,
+        gate: WarmingPolicy,
+        forecaster: Forecaster,
+        settings: WarmingSettings,
+        *,
+        name: str = "predictive-pool",
+    ):
+        self.gate = gate
+        self.forecaster = forecaster
+        self.settings = settings
+        self.name = name
+
+    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
+        del future  # causal
+        self.gate.reset(profile)
+        self._duration_ms = profile.duration_ms
+        self._fitted = False
+
+    def warm_next(self) -> Counts:
+        warm = self.gate.loaded_next()
+        if self._fitted:
+            counts = self.forecaster.forecast(1)
+        else:
+            counts = np.zeros((warm.shape[0], 1))
+        concurrency = expected_concurrency(counts, self._duration_ms)[:, 0]
+        return pool_size(concurrency, self.settings, warm=warm)
+
+    def observe(self, counts: Counts) -> None:
+        self.gate.observe(counts)
+        minute = counts[:, None]
+        if self._fitted:
+            self.forecaster.update(minute)
+        else:
+            self.forecaster.fit(minute)
+            self._fitted = True
+
+
+def make_predictive_pool(settings: RuntimeSettings | None = None) -> PredictivePool:
+    """The registry's factory for the instance-level view: predictive gate, moving-average sizing."""
+    settings = settings or RuntimeSettings()
+    return PredictivePool(
+        make_predictive_policy(settings), MovingAverageForecaster(window=15), settings.warming
+    )
