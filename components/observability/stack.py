@@ -1,0 +1,76 @@
+"""The monitoring layer: kube-prometheus-stack, our dashboards and alerts, and Jaeger v2 tracing."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from components.observability.alertmanager import SECRET_NAME, check_channels, secret_data
+from components.observability.alerts import prometheus_rule
+from components.observability.dashboards import dashboard_config_maps
+from components.observability.prometheus_stack import (
+    GRAFANA_PASSWORD_KEY,
+    GRAFANA_SECRET,
+    GRAFANA_USER_KEY,
+    PROMETHEUS_STACK_CHART,
+    MonitoringArgs,
+    prometheus_stack_values,
+)
+from components.observability.tracing import jaeger_spec
+from components.serving.helm import helm_chart, namespace_manifest
+from components.workloads.component import Workload, WorkloadArgs
+from components.workloads.registration import register_manifest, register_manifests
+
+
+def _secret(name: str, namespace: str, string_data: dict[str, pulumi.Input[str]]) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": string_data,
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Namespace, Secrets, the chart, then dashboards, rules and tracing (which need its CRDs)."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("isf:observability:Monitoring", name, None, opts)
+        check_channels(args.alerts, args.smtp)
+        ns = args.namespace
+        namespace = register_manifest(f"{name}-namespace", namespace_manifest(ns), pulumi.ResourceOptions(parent=self))
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+        if args.grafana_admin_password is not None:
+            password: pulumi.Input[str] = pulumi.Output.secret(args.grafana_admin_password.get_secret_value())
+        else:
+            password = random.RandomPassword(
+                f"{name}-grafana-password", length=24, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+        self.grafana_admin_password = pulumi.Output.secret(password)
+        grafana_secret = register_manifest(
+            f"{name}-grafana-admin",
+            _secret(GRAFANA_SECRET, ns, {GRAFANA_USER_KEY: "admin", GRAFANA_PASSWORD_KEY: self.grafana_admin_password}),
+            in_namespace,
+        )
+        channels = {key: pulumi.Output.secret(value) for key, value in secret_data(args.alerts, args.smtp).items()}
+        channel_secret = register_manifest(f"{name}-alert-channels", _secret(SECRET_NAME, ns, dict(channels)), in_namespace)
+
+        self.chart = helm_chart(
+            f"{name}-prometheus-stack", PROMETHEUS_STACK_CHART, release="prometheus", namespace=ns,
+            values=prometheus_stack_values(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grafana_secret, channel_secret]),
+        )
+        after_chart = pulumi.ResourceOptions(parent=self, depends_on=[self.chart])
+        register_manifests(f"{name}-dashboard", dashboard_config_maps(ns), in_namespace)
+        self.rules = register_manifest(
+            f"{name}-rules", prometheus_rule(args.thresholds, ns, args.platform_namespace), after_chart
+        )
+        if args.tracing.enabled:
+            Workload(f"{name}-tracing", WorkloadArgs(spec=jaeger_spec(args.tracing), namespace=ns), after_chart)
+        self.register_outputs({
+            "namespace": ns,
+            "chart_version": PROMETHEUS_STACK_CHART.version,
+            "grafana_admin_password": self.grafana_admin_password,
+        })

@@ -1,0 +1,6 @@
+"""The control plane that runs the runtime services on the cluster."""
+
+from components.platform.component import ControlPlane
+from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef, ServiceRole, ServiceSize
+
+__all__ = ["ControlPlane", "ControlPlaneArgs", "SecretKeyRef", "ServiceRole", "ServiceSize"]

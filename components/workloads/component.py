@@ -1,0 +1,53 @@
+"""Thin components that register a workload's or a function's objects with the cluster's provider.
+
+The Kubernetes provider comes in through `opts` (`ResourceOptions(provider=cluster.provider)`) and is
+inherited by every child.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.workloads.knative import FunctionSpec, knative_service
+from components.workloads.manifests import workload_manifests
+from components.workloads.registration import register_manifests
+from components.workloads.spec import WorkloadSpec
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    """A workload spec and the namespace it runs in."""
+
+    spec: WorkloadSpec
+    namespace: str
+
+
+class Workload(pulumi.ComponentResource):
+    """A Deployment and its Service, NetworkPolicy, PDB, HPA and ServiceMonitor."""
+
+    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("isf:workloads:Workload", name, None, opts)
+        manifests = workload_manifests(args.spec, args.namespace)
+        self.resources = register_manifests(name, manifests, pulumi.ResourceOptions(parent=self))
+        self.kinds = [manifest["kind"] for manifest in manifests]
+        self.register_outputs({"name": args.spec.name, "namespace": args.namespace, "kinds": self.kinds})
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    """A function spec and the namespace its Knative Service lives in."""
+
+    spec: FunctionSpec
+    namespace: str
+
+
+class KnativeFunction(pulumi.ComponentResource):
+    """A Knative Service for one function."""
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("isf:workloads:KnativeFunction", name, None, opts)
+        manifest = knative_service(args.spec, args.namespace)
+        (self.service,) = register_manifests(name, [manifest], pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"name": args.spec.name, "namespace": args.namespace})

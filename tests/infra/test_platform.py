@@ -1,0 +1,86 @@
+"""The control plane runs the runtime services with the settings, data secrets and RBAC they need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from components.platform import ControlPlane, ControlPlaneArgs, ServiceRole
+from components.platform.control_plane import (
+    SERVICE_ACCOUNT,
+    control_plane_specs,
+    rbac_manifests,
+    service_spec,
+    settings_config_map,
+)
+from components.workloads import workload_manifests
+from runtime.settings import SETTINGS_FILE_ENV, RuntimeSettings, WarmingSettings
+
+TUNED = RuntimeSettings(warming=WarmingSettings(prewarm_buffer=2.0, min_warm_pool=5, max_warm_pool=200))
+
+
+def all_manifests(args: ControlPlaneArgs) -> list[dict[str, Any]]:
+    objects = [settings_config_map(args), *rbac_manifests(args.namespace)]
+    for spec in control_plane_specs(args):
+        objects += workload_manifests(spec, args.namespace)
+    return objects
+
+
+def test_every_control_plane_object_is_valid(validate_manifests: Any) -> None:
+    assert validate_manifests(all_manifests(ControlPlaneArgs(settings=TUNED))) >= 20
+
+
+def test_settings_config_map_round_trips_to_the_same_settings() -> None:
+    data = settings_config_map(ControlPlaneArgs(settings=TUNED))["data"]["settings.yaml"]
+    assert RuntimeSettings.model_validate(yaml.safe_load(data)) == TUNED
+
+
+def test_each_service_runs_isf_serve_with_settings_file_and_data_urls() -> None:
+    args = ControlPlaneArgs()
+    for role in ServiceRole:
+        spec = service_spec(role, args)
+        assert spec.command == ["isf", "serve", role.value]
+        assert spec.env[SETTINGS_FILE_ENV] == "/etc/isf/settings.yaml"
+        assert {ref.name for ref in spec.secret_env} == {"DATABASE_URL", "REDIS_URL"}
+        assert spec.metrics is not None
+
+
+def test_only_controllers_get_an_api_token() -> None:
+    args = ControlPlaneArgs()
+    assert service_spec(ServiceRole.API, args).service_account is None
+    for role in (ServiceRole.WARMING, ServiceRole.PLACEMENT, ServiceRole.PREDICTOR):
+        assert service_spec(role, args).service_account == SERVICE_ACCOUNT
+
+
+def test_rbac_lets_controllers_patch_knative_services_list_nodes_and_hold_leases() -> None:
+    rules = [rule for m in rbac_manifests("isf-system") for rule in m.get("rules", [])]
+    knative = next(r for r in rules if r["apiGroups"] == ["serving.knative.dev"])
+    assert set(knative["resources"]) == {"services", "revisions", "routes"} and "patch" in knative["verbs"]
+    assert any(r["resources"] == ["nodes"] and "list" in r["verbs"] for r in rules)
+    assert any(r["apiGroups"] == ["coordination.k8s.io"] and "update" in r["verbs"] for r in rules)
+    assert not any("*" in r["verbs"] or "delete" in r["verbs"] for r in rules)
+
+
+def test_changing_settings_rolls_the_pods() -> None:
+    def annotation(settings: RuntimeSettings) -> str:
+        return service_spec(ServiceRole.WARMING, ControlPlaneArgs(settings=settings)).annotations["isf.io/settings-sha256"]
+
+    assert annotation(TUNED) != annotation(RuntimeSettings())
+
+
+def test_replicated_services_get_disruption_budgets() -> None:
+    kinds = [m["kind"] for m in workload_manifests(service_spec(ServiceRole.API, ControlPlaneArgs()), "isf-system")]
+    assert "PodDisruptionBudget" in kinds and "ServiceMonitor" in kinds
+
+
+def test_control_plane_component_registers_four_services_and_the_config(run_pulumi: Any) -> None:
+    records = run_pulumi(lambda: ControlPlane("platform", ControlPlaneArgs(image="registry.example/isf:9")))
+    deployments = records.of_type("kubernetes:apps/v1:Deployment")
+    assert sorted(d.plain_inputs["metadata"]["name"] for d in deployments) == [
+        "isf-api", "isf-placement", "isf-predictor", "isf-warming"]
+    assert {d.plain_inputs["spec"]["template"]["spec"]["containers"][0]["image"] for d in deployments} == {
+        "registry.example/isf:9"}
+    assert records.one("kubernetes:core/v1:ConfigMap").plain_inputs["metadata"]["name"] == "isf-settings"
+    assert records.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert len(records.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 4
