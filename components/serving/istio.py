@@ -59,15 +59,17 @@ def base_values(args: IstioArgs) -> Values:
 
 
 def istiod_values(args: IstioArgs) -> Values:
-    """istio/istiod: HA control plane, Prometheus merge and trace sampling."""
+    """istio/istiod: HA control plane, Prometheus merge and trace sampling.
+
+    Since Istio 1.23 (istio/istio#52036) the chart's values are top-level; the old `pilot.` prefix
+    is only a compatibility alias and no longer appears in the chart's values.yaml.
+    """
     defaults: Values = {
-        "pilot": {
-            "autoscaleEnabled": args.istiod_replicas > 1,
-            "autoscaleMin": args.istiod_replicas,
-            "autoscaleMax": max(args.istiod_replicas, 5),
-            "replicaCount": args.istiod_replicas,
-            "traceSampling": args.trace_sampling_percent,
-        },
+        "autoscaleEnabled": args.istiod_replicas > 1,
+        "autoscaleMin": args.istiod_replicas,
+        "autoscaleMax": max(args.istiod_replicas, 5),
+        "replicaCount": args.istiod_replicas,
+        "traceSampling": args.trace_sampling_percent,
         "global": {"istioNamespace": args.namespace},
         "meshConfig": {"enablePrometheusMerge": True, "enableTracing": args.trace_sampling_percent > 0},
     }

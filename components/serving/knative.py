@@ -12,8 +12,11 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.serving.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
+from components.serving.istio import GATEWAY_RELEASE, GATEWAY_SELECTOR
 from components.workloads.registration import register_manifest
 
+# The operator's Helm repository (index.yaml on knative/operator's GitHub Pages) tags charts with a
+# leading "v" (v1.18.1), unlike the Serving version the KnativeServing asks for ("1.18").
 OPERATOR_CHART = ChartRef(chart="knative-operator", version="v1.18.1", repo="https://knative.github.io/operator")
 SERVING_VERSION = "1.18"
 ISTIO_INGRESS_CLASS = "istio.ingress.networking.knative.dev"
@@ -63,6 +66,9 @@ class KnativeArgs(_Strict):
     serving_version: str = SERVING_VERSION
     operator_namespace: str = "knative-operator"
     namespace: str = "knative-serving"
+    istio_namespace: str = Field(
+        default="istio-system", description="where the Istio ingress gateway runs (Serving sets it from istio.namespace)"
+    )
     domain: str | None = Field(default=None, description="the domain functions are served under, e.g. fn.example.com")
     high_availability_replicas: Annotated[int, Field(ge=1, le=10)] = 1
     autoscaler: AutoscalerConfig = AutoscalerConfig()
@@ -70,10 +76,17 @@ class KnativeArgs(_Strict):
     serving_spec: dict[str, Any] = Field(default={}, description="raw KnativeServing spec merged last")
 
 
+def ingress_gateway_service(args: KnativeArgs) -> str:
+    """In-cluster address of the Istio ingress gateway Service that Knative's shared Gateway fronts."""
+    return f"{GATEWAY_RELEASE}.{args.istio_namespace}.svc.cluster.local"
+
+
 def knative_serving_manifest(args: KnativeArgs) -> dict[str, Any]:
-    """The `operator.knative.dev/v1beta1` KnativeServing resource."""
+    """The `operator.knative.dev/v1beta1` KnativeServing resource, wired to our Istio ingress gateway."""
     config: dict[str, Any] = {
         "network": {"ingress-class": ISTIO_INGRESS_CLASS},
+        # Legacy config-istio key the operator docs use: gateway.<gateway namespace>.<gateway name>.
+        "istio": {f"gateway.{args.namespace}.knative-ingress-gateway": ingress_gateway_service(args)},
         "autoscaler": args.autoscaler.config_map(),
         "features": dict(PLACEMENT_FEATURES),
     }
@@ -81,7 +94,7 @@ def knative_serving_manifest(args: KnativeArgs) -> dict[str, Any]:
         config["domain"] = {args.domain: ""}
     spec: Values = {
         "version": args.serving_version,
-        "ingress": {"istio": {"enabled": True}},
+        "ingress": {"istio": {"enabled": True, "knative-ingress-gateway": {"selector": dict(GATEWAY_SELECTOR)}}},
         "config": config,
         "high-availability": {"replicas": args.high_availability_replicas},
     }

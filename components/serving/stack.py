@@ -26,8 +26,10 @@ class Serving(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("isf:serving:Serving", name, None, opts)
         self.istio = Istio(f"{name}-istio", args.istio, pulumi.ResourceOptions(parent=self))
+        # Knative's shared Gateway must point at the gateway Service of the Istio installed just above.
+        knative = args.knative.model_copy(update={"istio_namespace": args.istio.namespace})
         self.knative = KnativeServing(
-            f"{name}-knative", args.knative, pulumi.ResourceOptions(parent=self, depends_on=[self.istio])
+            f"{name}-knative", knative, pulumi.ResourceOptions(parent=self, depends_on=[self.istio])
         )
         self.cert_manager = CertManager(f"{name}-cert-manager", args.cert_manager, pulumi.ResourceOptions(parent=self))
         self.register_outputs(

@@ -14,8 +14,9 @@ from components.observability.alertmanager import SECRET_NAME, alertmanager_conf
 from components.observability.alerts import alert_rules, prometheus_rule
 from components.observability.dashboards import DASHBOARDS, dashboard_config_maps
 from components.observability.metrics import series_names
-from components.observability.prometheus_stack import prometheus_stack_values
+from components.observability.prometheus_stack import PROMETHEUS_STACK_CHART, prometheus_stack_values
 from components.observability.tracing import TracingArgs, jaeger_spec
+from components.serving.helm import FREE_FORM, KeyTree, unknown_value_paths
 from components.workloads import workload_manifests
 from infra.mocks import is_secret
 from runtime.settings import AlertChannel, AlertChannelType, AlertSettings
@@ -31,6 +32,66 @@ ISF_SERIES = re.compile(r"\bisf_[a-z_]+\b")
 # Series the platform scrapes from Kubernetes itself (kubelet/cAdvisor, kube-state-metrics, Prometheus).
 EXTERNAL_SERIES = {"up", "ALERTS", "container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
                    "kube_pod_container_status_restarts_total"}
+
+# prometheus-community/helm-charts charts/kube-prometheus-stack/values.yaml (72.x), and for `grafana.admin`
+# the grafana subchart's values.yaml; only the subtrees we write, with their siblings.
+PROMETHEUS_STACK_KEYS: KeyTree = {
+    "crds": FREE_FORM, "defaultRules": FREE_FORM, "global": FREE_FORM, "kubeStateMetrics": FREE_FORM,
+    "nodeExporter": FREE_FORM, "prometheusOperator": FREE_FORM,
+    "alertmanager": {
+        "enabled": None, "config": FREE_FORM, "stringConfig": None, "tplConfig": None, "templateFiles": FREE_FORM,
+        "podDisruptionBudget": FREE_FORM, "serviceMonitor": FREE_FORM, "ingress": FREE_FORM,
+        "alertmanagerSpec": {"replicas": None, "retention": None, "secrets": None, "configMaps": None,
+                             "storage": FREE_FORM, "resources": FREE_FORM, "nodeSelector": FREE_FORM,
+                             "tolerations": None, "affinity": FREE_FORM, "externalUrl": None, "logLevel": None},
+    },
+    "grafana": {
+        "enabled": None, "adminUser": None, "adminPassword": None, "defaultDashboardsEnabled": None,
+        "defaultDashboardsTimezone": None, "ingress": FREE_FORM, "serviceMonitor": FREE_FORM,
+        "admin": {"existingSecret": None, "userKey": None, "passwordKey": None},
+        "sidecar": {
+            "dashboards": {"enabled": None, "label": None, "labelValue": None, "searchNamespace": None,
+                           "annotations": FREE_FORM, "multicluster": FREE_FORM, "provider": FREE_FORM,
+                           "enableNewTablePanelSyntax": None},
+            "datasources": FREE_FORM,
+        },
+        "additionalDataSources": None, "deleteDatasources": None, "extraConfigmapMounts": None,
+    },
+    "prometheus": {
+        "enabled": None, "ingress": FREE_FORM, "service": FREE_FORM, "serviceMonitor": FREE_FORM,
+        "prometheusSpec": {
+            "retention": None, "retentionSize": None, "replicas": None, "scrapeInterval": None,
+            "evaluationInterval": None, "serviceMonitorSelectorNilUsesHelmValues": None,
+            "serviceMonitorSelector": FREE_FORM, "podMonitorSelectorNilUsesHelmValues": None,
+            "podMonitorSelector": FREE_FORM, "ruleSelectorNilUsesHelmValues": None, "ruleSelector": FREE_FORM,
+            "probeSelectorNilUsesHelmValues": None, "probeSelector": FREE_FORM,
+            "scrapeConfigSelectorNilUsesHelmValues": None, "storageSpec": FREE_FORM, "resources": FREE_FORM,
+            "additionalScrapeConfigs": None, "externalLabels": FREE_FORM, "nodeSelector": FREE_FORM,
+            "tolerations": None,
+        },
+    },
+}
+# Alertmanager configuration file keys (prometheus.io/docs/alerting/latest/configuration; chart 72.6.2
+# runs Alertmanager 0.28, which has `api_url_file` and `smtp_auth_password_file`).
+ALERTMANAGER_CONFIG_KEYS: KeyTree = {
+    "global": {"resolve_timeout": None, "smtp_from": None, "smtp_smarthost": None, "smtp_hello": None,
+               "smtp_auth_username": None, "smtp_auth_password": None, "smtp_auth_password_file": None,
+               "smtp_auth_identity": None, "smtp_auth_secret": None, "smtp_require_tls": None,
+               "slack_api_url": None, "slack_api_url_file": None, "http_config": FREE_FORM},
+    "route": {"receiver": None, "group_by": None, "continue": None, "matchers": None, "group_wait": None,
+              "group_interval": None, "repeat_interval": None, "mute_time_intervals": None,
+              "active_time_intervals": None, "routes": None},
+    "receivers": None, "inhibit_rules": None, "templates": None, "time_intervals": None,
+}
+RECEIVER_KEYS = {"name", "email_configs", "slack_configs", "webhook_configs", "pagerduty_configs"}
+SLACK_CONFIG_KEYS = {"send_resolved", "api_url", "api_url_file", "channel", "username", "color", "title", "title_link",
+                     "text", "pretext", "fallback", "icon_emoji", "icon_url", "http_config", "actions", "fields"}
+EMAIL_CONFIG_KEYS = {"send_resolved", "to", "from", "smarthost", "hello", "auth_username", "auth_password",
+                     "auth_password_file", "auth_secret", "auth_identity", "require_tls", "tls_config", "html",
+                     "text", "headers"}
+# monitoring.coreos.com/v1 PrometheusRule: spec.groups[] and their rules[] (prometheus-operator API reference).
+RULE_GROUP_KEYS = {"name", "interval", "rules", "limit", "partial_response_strategy", "query_offset", "labels"}
+RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
 
 
 def all_queries() -> list[str]:
@@ -145,3 +206,41 @@ def test_grafana_password_is_generated_when_not_given(run_pulumi: Any) -> None:
     records = run_pulumi(lambda: Monitoring("monitoring", MonitoringArgs(tracing=TracingArgs(enabled=False))))
     assert records.one("random:index/randomPassword:RandomPassword")
     assert not records.of_type("kubernetes:apps/v1:Deployment")
+
+
+def test_prometheus_stack_is_pinned_to_the_verified_release() -> None:
+    ref = PROMETHEUS_STACK_CHART
+    assert (ref.repo, ref.chart, ref.version) == (
+        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "72.6.2")
+
+
+def test_chart_values_only_use_keys_of_the_pinned_chart() -> None:
+    for args in (MonitoringArgs(), MonitoringArgs(alerts=CHANNELS, smtp=SMTP, tracing=TracingArgs(enabled=False))):
+        assert unknown_value_paths(prometheus_stack_values(args), PROMETHEUS_STACK_KEYS) == []
+
+
+def test_grafana_dashboards_use_the_uid_of_the_charts_prometheus_datasource() -> None:
+    # kube-prometheus-stack provisions its Prometheus datasource with grafana.sidecar.datasources.uid=prometheus.
+    model = json.loads(next(iter(dashboard_config_maps("monitoring")[0]["data"].values())))
+    assert {panel["datasource"]["uid"] for panel in model["panels"]} == {"prometheus"}
+
+
+def test_alertmanager_config_uses_only_alertmanager_config_keys() -> None:
+    config = alertmanager_config(CHANNELS, SMTP)
+    assert unknown_value_paths(config, ALERTMANAGER_CONFIG_KEYS) == []
+    for receiver in config["receivers"]:
+        assert set(receiver) <= RECEIVER_KEYS
+        for slack in receiver.get("slack_configs", []):
+            assert set(slack) <= SLACK_CONFIG_KEYS
+        for email in receiver.get("email_configs", []):
+            assert set(email) <= EMAIL_CONFIG_KEYS
+    for route in config["route"]["routes"]:
+        assert unknown_value_paths(route, ALERTMANAGER_CONFIG_KEYS["route"] or {}) == []
+
+
+def test_prometheus_rule_groups_and_rules_use_only_prometheus_operator_fields() -> None:
+    rule = prometheus_rule(AlertThresholds(daily_budget_usd=10), "monitoring", "isf-system")
+    for group in rule["spec"]["groups"]:
+        assert set(group) <= RULE_GROUP_KEYS
+        for alert in group["rules"]:
+            assert set(alert) <= RULE_KEYS and re.fullmatch(r"[0-9]+[smh]", alert["for"])
