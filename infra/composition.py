@@ -1,0 +1,253 @@
+"""The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane.
+
+`plan` turns a `StackConfig` into every component's Args without touching the engine, so a config the
+components reject still fails before any resource is registered; `compose` registers the components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ValidationError
+
+from components.cluster.aws_network import NatMode
+from components.cluster.eks import EksClusterArgs
+from components.cluster.existing import ExistingClusterArgs
+from components.cluster.gke import GkeClusterArgs
+from components.data.postgres_store import SecretDelivery
+from components.data.spec import PostgresSpec, RedisSpec, StoreMode
+from components.observability.prometheus_stack import MonitoringArgs
+from components.observability.tracing import otlp_endpoint
+from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
+from components.serving.stack import ServingArgs
+from infra.config import Cloud, StackConfig, StackConfigError
+
+HA_REPLICAS = 2
+_ArgsT = TypeVar("_ArgsT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    """Every component's Args for one stack."""
+
+    config: StackConfig
+    cluster: EksClusterArgs | GkeClusterArgs | ExistingClusterArgs
+    postgres: PostgresSpec
+    redis: RedisSpec
+    serving: ServingArgs
+    monitoring: MonitoringArgs
+    control_plane: ControlPlaneArgs
+
+
+def _unset(model: BaseModel, field: str) -> bool:
+    return field not in model.model_fields_set
+
+
+def _with_ha(model: BaseModel, settings: dict[str, Any]) -> dict[str, Any]:
+    """HA settings (replicas, protection), only where the stack did not choose its own."""
+    return {field: value for field, value in settings.items() if _unset(model, field)}
+
+
+def _build(section: str, model: type[_ArgsT], data: dict[str, Any]) -> _ArgsT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            (f"{section}.{'.'.join(str(p) for p in item['loc'])}".rstrip("."), item["msg"].removeprefix("Value error, "))
+            for item in error.errors()
+        ]
+        raise StackConfigError("", problems) from None
+
+
+def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | ExistingClusterArgs:
+    pools: dict[str, Any] = {"tier_pools": config.tier_pools(), "gpu_pool": config.gpu_pool()}
+    ha = config.high_availability
+    if config.cloud is Cloud.AWS:
+        zones: dict[str, Any] = (
+            {"availability_zones": config.zones} if config.zones else {"zone_count": config.effective_zone_count}
+        )
+        return _build(
+            "aws",
+            EksClusterArgs,
+            {
+                "region": config.region,
+                "kubernetes_version": config.kubernetes_version,
+                **zones,
+                "vpc_cidr": config.aws.vpc_cidr,
+                "nat": NatMode.PER_ZONE if ha else NatMode.SINGLE,
+                "admin_principal_arns": config.aws.admin_role_arns,
+                "deletion_protection": ha,
+                **pools,
+            },
+        )
+    if config.cloud is Cloud.GCP:
+        return _build(
+            "gcp",
+            GkeClusterArgs,
+            {
+                "project": config.gcp.project,
+                "region": config.region,
+                "zones": config.zones,
+                "kubernetes_version": config.kubernetes_version,
+                "node_cidr": config.gcp.subnet_cidr,
+                "pods_cidr": config.gcp.pods_cidr,
+                "services_cidr": config.gcp.services_cidr,
+                "deletion_protection": ha,
+                **pools,
+            },
+        )
+    return config.existing
+
+
+def plan(config: StackConfig, *, source: str = "the stack config") -> PlatformPlan:
+    """Every component's Args for `config`; raises `StackConfigError` (naming `source`) for what they reject."""
+    try:
+        return _plan(config)
+    except StackConfigError as error:
+        raise StackConfigError(source, error.problems) from None
+
+
+def _plan(config: StackConfig) -> PlatformPlan:
+    ha = config.high_availability
+    serving = config.serving
+    if ha:
+        istio = serving.istio.model_copy(update=_with_ha(serving.istio, {"istiod_replicas": HA_REPLICAS, "gateway_min_replicas": HA_REPLICAS}))
+        knative = serving.knative.model_copy(update=_with_ha(serving.knative, {"high_availability_replicas": HA_REPLICAS}))
+        cert_manager = serving.cert_manager.model_copy(update=_with_ha(serving.cert_manager, {"replicas": HA_REPLICAS}))
+        serving = serving.model_copy(update={"istio": istio, "knative": knative, "cert_manager": cert_manager})
+    serving = _build("serving", ServingArgs, serving.model_dump())
+
+    monitoring_config = config.monitoring
+    replicas = monitoring_config.replicas or (HA_REPLICAS if ha else 1)
+    monitoring = _build(
+        "monitoring",
+        MonitoringArgs,
+        {
+            "platform_namespace": config.platform.namespace,
+            "retention": monitoring_config.retention,
+            "storage_size": monitoring_config.storage_size,
+            "prometheus_replicas": replicas,
+            "alertmanager_replicas": replicas,
+            "grafana_admin_password": monitoring_config.grafana_admin_password,
+            "alerts": config.runtime.alerts,
+            "thresholds": monitoring_config.thresholds,
+            "smtp": monitoring_config.smtp,
+            "tracing": monitoring_config.tracing,
+            "values": monitoring_config.values,
+        },
+    )
+    data_ha = {"high_availability": ha, "deletion_protection": ha}
+    postgres = config.postgres.model_copy(update=_with_ha(config.postgres, data_ha))
+    redis = config.redis.model_copy(update=_with_ha(config.redis, data_ha))
+    if redis.mode is StoreMode.IN_CLUSTER:
+        raise StackConfigError("", [("redis.mode", "in_cluster Redis has no component yet; use managed")])
+    control_plane = _build(
+        "platform",
+        ControlPlaneArgs,
+        {
+            "namespace": config.platform.namespace,
+            "create_namespace": False,  # the composition creates it: the data Secrets land there first
+            "database_url": SecretKeyRef(secret=postgres.secret_name, key="url"),
+            "redis_url": SecretKeyRef(secret=redis.secret_name, key="url"),
+            "image": config.platform.image,
+            "settings": config.runtime,
+            "otlp_endpoint": otlp_endpoint(monitoring.namespace) if monitoring.tracing.enabled else None,
+        },
+    )
+    return PlatformPlan(config, _cluster_args(config), postgres, redis, serving, monitoring, control_plane)
+
+
+def _cloud_provider(config: StackConfig) -> pulumi.ProviderResource | None:
+    """An explicit provider per cloud, so the stack's region wins over ambient `aws:region` / `gcp:region`."""
+    if config.cloud is Cloud.AWS:
+        import pulumi_aws as aws
+
+        return aws.Provider("aws", region=config.region)
+    if config.cloud is Cloud.GCP:
+        import pulumi_gcp as gcp
+
+        return gcp.Provider("gcp", project=config.gcp.project, region=config.region)
+    return None
+
+
+def _cluster(plan: PlatformPlan, cloud_provider: pulumi.ProviderResource | None) -> Any:
+    """The cluster component; each exposes `provider` (Kubernetes) and `kubeconfig` (secret)."""
+    opts = pulumi.ResourceOptions(providers=[cloud_provider] if cloud_provider else [])
+    if isinstance(plan.cluster, EksClusterArgs):
+        from components.cluster.eks import EksCluster
+
+        return EksCluster("isf-cluster", plan.cluster, opts)
+    if isinstance(plan.cluster, GkeClusterArgs):
+        from components.cluster.gke import GkeCluster
+
+        return GkeCluster("isf-cluster", plan.cluster, opts)
+    from components.cluster.existing import ExistingCluster
+
+    return ExistingCluster("isf-cluster", plan.cluster, opts)
+
+
+def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulumi.ResourceOptions) -> list[Any]:
+    """PostgreSQL and Redis where the stack wants them, delivering their Secrets to the platform namespace."""
+    config = plan.config
+    stores: list[Any] = []
+    if plan.postgres.mode is StoreMode.IN_CLUSTER:
+        from components.data.postgres_cnpg import InClusterPostgres, InClusterPostgresArgs
+
+        stores.append(InClusterPostgres("isf-postgres", InClusterPostgresArgs(plan.postgres, delivery), opts))
+    elif config.cloud is Cloud.AWS:
+        from components.data.postgres_rds import RdsPostgres, RdsPostgresArgs
+
+        stores.append(RdsPostgres("isf-postgres", RdsPostgresArgs(
+            plan.postgres, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
+    else:
+        from components.data.postgres_cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
+
+        stores.append(CloudSqlPostgres("isf-postgres", CloudSqlPostgresArgs(
+            plan.postgres, delivery, str(config.gcp.project), config.region, cluster.network_id), opts))
+    if config.cloud is Cloud.AWS:
+        from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedisArgs
+
+        stores.append(ElastiCacheRedis("isf-redis", ElastiCacheRedisArgs(
+            plan.redis, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
+    elif config.cloud is Cloud.GCP:
+        from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
+
+        stores.append(MemorystoreRedis("isf-redis", MemorystoreRedisArgs(
+            plan.redis, delivery, str(config.gcp.project), config.region, cluster.network_id,
+            cluster.subnetwork_id), opts))
+    return stores
+
+
+def compose(config: StackConfig) -> PlatformPlan:
+    """Register the whole platform for `config` and export its entry points; returns the plan it used."""
+    from components.observability.stack import Monitoring
+    from components.platform.component import ControlPlane
+    from components.serving.stack import Serving
+
+    platform_plan = plan(config, source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    cloud_provider = _cloud_provider(config)
+    cluster = _cluster(platform_plan, cloud_provider)
+    kubernetes: pulumi.ProviderResource = cluster.provider
+    on_cluster = pulumi.ResourceOptions(providers=[kubernetes])
+    namespace = k8s.core.v1.Namespace(
+        "isf-platform-namespace",
+        metadata={"name": config.platform.namespace, "labels": {"app.kubernetes.io/part-of": "isf"}},
+        opts=pulumi.ResourceOptions(provider=kubernetes),
+    )
+    delivery = SecretDelivery(namespace=namespace.metadata.name, k8s_provider=cluster.provider)
+    cloud_opts = pulumi.ResourceOptions(providers=[p for p in (cloud_provider, kubernetes) if p is not None])
+    stores = _data(platform_plan, cluster, delivery, cloud_opts)
+    serving = Serving("isf-serving", platform_plan.serving, on_cluster)
+    monitoring = Monitoring("isf-monitoring", platform_plan.monitoring, on_cluster)
+    ControlPlane(
+        "isf-platform",
+        platform_plan.control_plane,
+        pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *stores, serving, monitoring]),
+    )
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+    pulumi.export("platform_namespace", config.platform.namespace)
+    pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)
+    return platform_plan
