@@ -125,8 +125,12 @@ class PlacementSettings(_Strict):
     cost_weights: CostWeights = CostWeights()
     migration_penalty: Annotated[float, Field(ge=0)] = 1.0
     max_migrations_per_interval: Annotated[int, Field(ge=0)] = 20
-    milp_max_functions: Annotated[int, Field(ge=1, description="above this, use the greedy heuristic")] = 20000
+    milp_max_functions: Annotated[int, Field(ge=1, description="above this, use the greedy heuristic")] = 2000
     milp_time_limit_s: Annotated[float, Field(gt=0)] = 1.5
+    tier_latency_ms: dict[Tier, Annotated[float, Field(ge=0)]] = Field(
+        default={Tier.EDGE: 5.0, Tier.REGIONAL: 25.0, Tier.CLOUD: 80.0},
+        description="users' round-trip latency to each tier, used by the placement service (guide: edge < 10 ms)",
+    )
 
 
 class CostSettings(_Strict):

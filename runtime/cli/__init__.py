@@ -15,6 +15,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Keep `isf COMMAND` a command group even while a single command is registered."""
+
+
 for module in (render, simulate, forecast_eval, import_trace, serve, models):
     module.register(app)
 
