@@ -1,0 +1,342 @@
+"""Google GKE: a VPC-native private cluster with workload identity, tier node pools and a GPU pool.
+
+The default node pool is removed so every node belongs to a typed pool with its tier label and taints.
+GPU drivers are installed by GKE itself (`gpu_driver_installation_config`), so no driver DaemonSet is
+needed; Dataplane V2 enforces the NetworkPolicies the workload builders emit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated, Self
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from components.cluster.kubeconfig import gke_kubeconfig
+from components.cluster.node_pools import (
+    GKE_GPU_MACHINE_TYPE,
+    GKE_MACHINE_TYPES,
+    GpuPool,
+    ResolvedPool,
+    TierPool,
+    check_one_pool_per_tier,
+    default_tier_pools,
+    resolve_pools,
+)
+
+NODE_ROLES = [
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/artifactregistry.reader",
+]
+
+
+class ReleaseChannel(StrEnum):
+    RAPID = "RAPID"
+    REGULAR = "REGULAR"
+    STABLE = "STABLE"
+
+
+class GpuDriverVersion(StrEnum):
+    """Which NVIDIA driver GKE installs on GPU nodes."""
+
+    DEFAULT = "DEFAULT"
+    LATEST = "LATEST"
+
+
+class GkeClusterArgs(BaseModel):
+    """Everything a GKE cluster of the platform needs; CIDRs must not overlap each other."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project: str = Field(description="GCP project id (workload identity pool is <project>.svc.id.goog)")
+    region: str = Field(description="GCP region, e.g. europe-west1; the control plane is regional")
+    zones: list[str] = Field(default_factory=list, description="node zones; empty = GKE's default zones")
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
+    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
+    node_cidr: str = "10.10.0.0/20"
+    pods_cidr: str = "10.16.0.0/14"
+    services_cidr: str = "10.20.0.0/20"
+    master_cidr: str = "172.16.0.0/28"
+    master_authorized_cidrs: list[str] = Field(
+        default_factory=list,
+        description="who may reach the public endpoint; empty = anyone (auth still applies)",
+    )
+    tier_pools: list[TierPool] = Field(default_factory=default_tier_pools)
+    gpu_pool: GpuPool | None = Field(default_factory=GpuPool, description="null = no GPU pool")
+    gpu_driver_version: GpuDriverVersion = GpuDriverVersion.LATEST
+    deletion_protection: bool = False
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tier_pools")
+    @classmethod
+    def _one_pool_per_tier(cls, value: list[TierPool]) -> list[TierPool]:
+        for pool in value:
+            if len(pool.instance_types) > 1:
+                raise ValueError(
+                    f"GKE node pools take one machine type; tier {pool.tier.value} lists {pool.instance_types}"
+                )
+        return check_one_pool_per_tier(value)
+
+    @field_validator("gpu_pool")
+    @classmethod
+    def _one_gpu_machine(cls, value: GpuPool | None) -> GpuPool | None:
+        if value is not None and len(value.instance_types) > 1:
+            raise ValueError(f"GKE node pools take one machine type; gpu_pool lists {value.instance_types}")
+        return value
+
+    @field_validator("node_cidr", "pods_cidr", "services_cidr", "master_cidr", "master_authorized_cidrs")
+    @classmethod
+    def _cidr_parses(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            return [str(ipaddress.IPv4Network(v)) for v in value]
+        return str(ipaddress.IPv4Network(value))
+
+    @model_validator(mode="after")
+    def _ranges_disjoint(self) -> Self:
+        ranges = {
+            "node_cidr": self.node_cidr,
+            "pods_cidr": self.pods_cidr,
+            "services_cidr": self.services_cidr,
+            "master_cidr": self.master_cidr,
+        }
+        names = list(ranges)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                if ipaddress.IPv4Network(ranges[first]).overlaps(ipaddress.IPv4Network(ranges[second])):
+                    raise ValueError(
+                        f"{first} ({ranges[first]}) overlaps {second} ({ranges[second]}); pick disjoint ranges"
+                    )
+        if ipaddress.IPv4Network(self.master_cidr).prefixlen != 28:
+            raise ValueError(f"master_cidr must be a /28 (got {self.master_cidr})")
+        foreign = [z for z in self.zones if not z.startswith(f"{self.region}-")]
+        if foreign:
+            raise ValueError(f"zones {foreign} are not in region {self.region}")
+        return self
+
+    @property
+    def node_pools(self) -> list[ResolvedPool]:
+        return resolve_pools(
+            self.tier_pools,
+            self.gpu_pool,
+            default_types={tier: [machine] for tier, machine in GKE_MACHINE_TYPES.items()},
+            default_gpu_types=[GKE_GPU_MACHINE_TYPE],
+        )
+
+
+def node_pool_config(
+    pool: ResolvedPool,
+    *,
+    service_account: pulumi.Input[str],
+    driver: GpuDriverVersion,
+    labels: dict[str, str],
+) -> gcp.container.NodePoolNodeConfigArgs:
+    """Node config of one resolved pool: machine, SSD, tier labels and taints, GKE metadata server, GPUs."""
+    accelerators = (
+        [
+            gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                type=pool.gpu.accelerator,
+                count=pool.gpu.gpus_per_node,
+                gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                    gpu_driver_version=driver.value
+                ),
+            )
+        ]
+        if pool.gpu
+        else None
+    )
+    return gcp.container.NodePoolNodeConfigArgs(
+        machine_type=pool.instance_types[0],
+        disk_size_gb=pool.disk_gb,
+        disk_type="pd-ssd",
+        spot=pool.spot,
+        labels=pool.labels,
+        resource_labels={**labels, "isf-tier": pool.tier.value, "isf-pool": pool.role},
+        taints=[
+            gcp.container.NodePoolNodeConfigTaintArgs(key=t.key, value=t.value, effect=t.effect.cloud_name)
+            for t in pool.taints
+        ],
+        service_account=service_account,
+        oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+        workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+            mode="GKE_METADATA"
+        ),
+        shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+            enable_secure_boot=True, enable_integrity_monitoring=True
+        ),
+        guest_accelerators=accelerators,
+    )
+
+
+class GkeCluster(pulumi.ComponentResource):
+    """A GKE cluster with a node pool per tier, a GPU pool and its own Kubernetes provider."""
+
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    network_id: pulumi.Output[str]
+    subnetwork_id: pulumi.Output[str]
+    workload_pool: str
+    node_service_account_email: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("isf:cluster:GkeCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {"isf-cluster": name, **args.labels}
+        project = args.project
+
+        network = gcp.compute.Network(
+            f"{name}-network",
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            project=project,
+            opts=child,
+        )
+        subnetwork = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            network=network.id,
+            region=args.region,
+            ip_cidr_range=args.node_cidr,
+            private_ip_google_access=True,
+            secondary_ip_ranges=[
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="pods", ip_cidr_range=args.pods_cidr),
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                    range_name="services", ip_cidr_range=args.services_cidr
+                ),
+            ],
+            project=project,
+            opts=child,
+        )
+        router = gcp.compute.Router(
+            f"{name}-router", network=network.id, region=args.region, project=project, opts=child
+        )
+        # Private nodes have no public IPs; Cloud NAT gives them egress for image pulls.
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            router=router.name,
+            region=args.region,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            project=project,
+            opts=child,
+        )
+
+        node_account = gcp.serviceaccount.Account(
+            f"{name}-nodes-sa",
+            account_id=f"{name}-nodes"[:30],
+            display_name=f"{name} GKE nodes",
+            project=project,
+            opts=child,
+        )
+        for role in NODE_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1]}",
+                project=args.project,
+                role=role,
+                member=node_account.email.apply(lambda email: f"serviceAccount:{email}"),
+                opts=child,
+            )
+
+        workload_pool = f"{args.project}.svc.id.goog"
+        cluster = gcp.container.Cluster(
+            f"{name}-cluster",
+            name=name,
+            location=args.region,
+            node_locations=args.zones or None,
+            network=network.id,
+            subnetwork=subnetwork.id,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name="pods", services_secondary_range_name="services"
+            ),
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            min_master_version=args.kubernetes_version,
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                workload_pool=workload_pool
+            ),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=False,
+                master_ipv4_cidr_block=args.master_cidr,
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                        cidr_block=c, display_name=c
+                    )
+                    for c in args.master_authorized_cidrs
+                ]
+            )
+            if args.master_authorized_cidrs
+            else None,
+            datapath_provider="ADVANCED_DATAPATH",
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
+                    enabled=True
+                ),
+            ),
+            deletion_protection=args.deletion_protection,
+            resource_labels=labels,
+            project=project,
+            opts=child,
+        )
+
+        node_pools = [
+            gcp.container.NodePool(
+                f"{name}-{pool.role}",
+                name=pool.role,
+                cluster=cluster.id,
+                location=args.region,
+                initial_node_count=0 if pool.gpu else 1,  # per zone; the autoscaler takes it from there
+                # Totals across zones, so min/max mean what the tier spec says however many zones there are.
+                autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                    total_min_node_count=pool.min_nodes,
+                    total_max_node_count=pool.max_nodes,
+                    location_policy="BALANCED",
+                ),
+                management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+                node_config=node_pool_config(
+                    pool, service_account=node_account.email, driver=args.gpu_driver_version, labels=labels
+                ),
+                project=project,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            )
+            for pool in args.node_pools
+        ]
+
+        kubeconfig = pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
+        ).apply(lambda parts: gke_kubeconfig(parts[0], parts[1], parts[2] or ""))
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_pools),
+        )
+
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.network_id = network.id
+        self.subnetwork_id = subnetwork.id
+        self.workload_pool = workload_pool
+        self.node_service_account_email = node_account.email
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "network_id": self.network_id,
+                "subnetwork_id": self.subnetwork_id,
+                "workload_pool": self.workload_pool,
+                "node_service_account_email": self.node_service_account_email,
+            }
+        )

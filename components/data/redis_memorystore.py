@@ -1,0 +1,80 @@
+"""Redis 7 on Memorystore for Redis Cluster: private (Private Service Connect), TLS, AOF persistence.
+
+Memorystore Redis Cluster authenticates with IAM or not at all (no passwords), so the Secret's password is
+empty and access is limited to the VPC through PSC; in-transit TLS is still required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.data.credentials import SecretDelivery
+from components.data.redis_store import RedisStore
+from components.data.spec import RedisSpec, StoreMode, require_mode
+
+DEFAULT_NODE_TYPE = "REDIS_STANDARD_SMALL"
+PORT = 6379
+
+
+@dataclass(frozen=True)
+class MemorystoreRedisArgs:
+    """The spec plus the project, region, VPC network and the subnetwork PSC endpoints take addresses from."""
+
+    spec: RedisSpec
+    delivery: SecretDelivery
+    project: str
+    region: str
+    network_id: pulumi.Input[str]
+    subnetwork_id: pulumi.Input[str]
+
+
+class MemorystoreRedis(RedisStore):
+    """A Memorystore Redis Cluster (shards x replicas) reachable from the cluster's VPC."""
+
+    def __init__(
+        self, name: str, args: MemorystoreRedisArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("isf:data:MemorystoreRedis", name, None, opts)
+        spec = args.spec
+        require_mode(spec.mode, StoreMode.MANAGED, "MemorystoreRedis", "redis")
+        policy = gcp.networkconnectivity.ServiceConnectionPolicy(
+            f"{name}-psc-policy",
+            name=f"{name}-redis-psc",
+            project=args.project,
+            location=args.region,
+            service_class="gcp-memorystore-redis",
+            network=args.network_id,
+            psc_config=gcp.networkconnectivity.ServiceConnectionPolicyPscConfigArgs(
+                subnetworks=[args.subnetwork_id]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cluster = gcp.redis.Cluster(
+            f"{name}-cluster",
+            name=name,
+            project=args.project,
+            region=args.region,
+            shard_count=spec.shards,
+            replica_count=spec.replicas_per_shard,
+            node_type=spec.node_type or DEFAULT_NODE_TYPE,
+            authorization_mode="AUTH_MODE_DISABLED",
+            transit_encryption_mode="TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
+            psc_configs=[gcp.redis.ClusterPscConfigArgs(network=args.network_id)],
+            persistence_config=gcp.redis.ClusterPersistenceConfigArgs(
+                mode="AOF",
+                aof_config=gcp.redis.ClusterPersistenceConfigAofConfigArgs(append_fsync="EVERYSEC"),
+            ),
+            zone_distribution_config=gcp.redis.ClusterZoneDistributionConfigArgs(mode="MULTI_ZONE"),
+            deletion_protection_enabled=spec.deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        host = cluster.discovery_endpoints.apply(
+            lambda endpoints: (endpoints[0].address or "") if endpoints else ""
+        )
+        self._deliver(
+            name, spec, args.delivery, host=host, port=PORT, password=pulumi.Output.secret(""), tls=True
+        )
+        self._register()
