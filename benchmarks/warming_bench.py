@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/warming_bench.py [--trace sampled-500fn-1day] [--tune real-500fn-8h]
 
-Knobs are chosen on `--tune` (a different trace), then reported on `--trace`; figures are app level
-with ARCHITECTURE.md's semantics (wasted memory relative to fixed-10 = 100 %).
+Both probability models (the hazard alone, and every signal calibrated online) at each cold-start
+price. Knobs were chosen on `--tune` (a different trace), then reported on `--trace`; figures are
+app level with ARCHITECTURE.md's semantics (wasted memory relative to fixed-10 = 100 %).
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from runtime.sim.replay import replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram, Oracle
 from runtime.warming.policy import WarmingPolicy
-from runtime.warming.predictive import PredictiveConfig, PredictiveWarming
+from runtime.warming.predictive import PredictiveConfig, PredictiveWarming, ProbabilityModel
 
 MEMORY_GB_SECOND_USD = 0.0000166667
 MB_MINUTE_USD = MEMORY_GB_SECOND_USD * 60 / 1024
-PRICES_MB_MINUTES = (2_500, 5_000, 10_000, 20_000, 40_000, 80_000)
+PRICES_MB_MINUTES = (2_500, 5_000, 10_000, 20_000, 40_000, 80_000, 160_000)
 """Cold-start price expressed in MB-minutes of idle memory: the policy's one trade-off knob."""
 
 
-def predictive(cold_start_mb_minutes: float, **knobs: float) -> PredictiveWarming:
+def predictive(cold_start_mb_minutes: float, **knobs: object) -> PredictiveWarming:
     prices = {
         "cold_start_usd": cold_start_mb_minutes * MB_MINUTE_USD,
         "memory_gb_second_usd": MEMORY_GB_SECOND_USD,
@@ -63,11 +64,10 @@ def main() -> None:
             ("hybrid-histogram", HybridHistogram()),
             ("oracle", Oracle()),
         ]
-        for prior_strength, rarity_weight in ((1.0, 10.0), (1.0, 0.0), (4.0, 30.0)):
+        for model in ProbabilityModel:
             for price in PRICES_MB_MINUTES:
-                label = f"predictive c={price} b={prior_strength:g} r={rarity_weight:g}"
                 policies.append(
-                    (label, predictive(price, prior_strength=prior_strength, rarity_weight=rarity_weight))
+                    (f"predictive {model.value} c={price}", predictive(price, probability_model=model))
                 )
         evaluate(name, policies)
 

@@ -71,6 +71,10 @@ class IdleTimeHazard:
         beta = self.prior_strength
         return (self._events[apps, column] + beta * prior) / (self._at_risk[apps, column] + beta)
 
+    def at_risk(self, apps: Ints, since: Ints) -> Floats:
+        """How many minutes each app has already spent `since` minutes idle: the evidence behind its estimate."""
+        return self._at_risk[apps, self._column(since)]
+
     def record(self, apps: Ints, since: Ints, invoked: npt.NDArray[np.bool_]) -> None:
         """Add one minute of experience: `apps` were `since` minutes idle and `invoked` or not."""
         column = self._column(since)

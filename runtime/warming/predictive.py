@@ -1,28 +1,40 @@
 """The predictive warming policy: load an app in a minute when its expected cold-start cost beats idling.
 
-Each minute, for every app, P = P(invocation in the next minute | minutes since its last one) comes
-from `IdleTimeHazard`. The app is loaded when
+Each minute, for every app, P = P(invocation in the next minute) comes from the causal signals of
+`signals.py` (idle-time hazard, wall-clock phase, gap echoes, recent activity), weighed by a pooled
+logistic model refitted online on every app's past minutes (`calibration.py`). The app is loaded when
 
     P x cold-start cost - (1 - P) x idle memory cost > cost threshold
 
-which pre-warms before predicted invocations (a timer's hazard spikes at its period) and keeps alive
+which pre-warms before predicted invocations (a timer's hazard and phase spike at its tick) and keeps alive
 exactly while the expected saving pays for the memory. Loading one minute never commits the next, so
 this per-minute rule is the cost-optimal decision for a calibrated P.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.settings import RuntimeSettings
-from runtime.warming.hazard import IdleTimeHazard
+from runtime.warming.calibration import OnlineLogistic
 from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
+from runtime.warming.signals import FEATURE_NAMES, Floats, Ints, InvocationSignals
 
 _SECONDS_PER_MINUTE = 60.0
 _MB_PER_GB = 1024.0
+
+
+class ProbabilityModel(StrEnum):
+    """How P(invocation in the next minute) is estimated."""
+
+    HAZARD = "hazard"
+    """The per-app idle-time hazard alone."""
+    CALIBRATED = "calibrated"
+    """All `signals.py` evidence, weighed by a pooled logistic model refitted online."""
 
 
 class PredictiveConfig(BaseModel):
@@ -51,6 +63,18 @@ class PredictiveConfig(BaseModel):
             "it hits a larger share of that app's users",
         ),
     ] = 10.0
+
+    probability_model: ProbabilityModel = ProbabilityModel.CALIBRATED
+    refit_every_minutes: Annotated[
+        int, Field(ge=1, description="minutes between refits of the pooled logistic model")
+    ] = 60
+    calibration_rows: Annotated[
+        int, Field(ge=1000, description="app-minutes (sampled) the logistic model is refitted on")
+    ] = 60_000
+    calibration_window_minutes: Annotated[
+        int, Field(ge=1, le=100_000, description="the sampled app-minutes span at least this many minutes")
+    ] = 720
+    calibration_l2: Annotated[float, Field(gt=0, description="L2 penalty of the logistic weights")] = 1.0
 
     @property
     def memory_mb_minute_usd(self) -> float:
@@ -82,35 +106,45 @@ class PredictiveWarming(WarmingPolicy):
         n = profile.n_apps
         self._idle_usd = profile.memory_mb * cfg.memory_mb_minute_usd
         self._threshold_usd = cfg.cost_threshold_usd_per_hour / 60.0
-        self._hazard = IdleTimeHazard(n, cfg.horizon_minutes, cfg.prior_strength)
-        self._t = 0
-        self._last = np.full(n, -1, dtype=np.int64)
-        self._invocations = np.zeros(n, dtype=np.float64)
+        self.signals = InvocationSignals(n, cfg.horizon_minutes, cfg.prior_strength)
+        hazard_only = np.zeros(len(FEATURE_NAMES))
+        hazard_only[FEATURE_NAMES.index("hazard")] = 1.0
+        self.calibrator = OnlineLogistic(
+            hazard_only,
+            capacity=cfg.calibration_rows,
+            window=cfg.calibration_window_minutes,
+            l2=cfg.calibration_l2,
+        )
+        self._asked: tuple[Ints, Floats] | None = None
 
-    def probability_next(self) -> np.ndarray:
-        """P(invocation in the coming minute) per app (0 before an app's first invocation)."""
-        p = np.zeros(self._last.shape[0])
-        seen = np.flatnonzero(self._last >= 0)
-        if seen.size:
-            p[seen] = self._hazard.probability(seen, self._t - self._last[seen])
+    def probability_next(self) -> Floats:
+        """P(invocation in the coming minute) per app (0 before its first one or beyond the horizon)."""
+        apps, since = self.signals.candidates()
+        p = np.zeros(self.signals.last.shape[0])
+        if self.config.probability_model is ProbabilityModel.HAZARD:
+            p[apps] = self.signals.hazard.probability(apps, since)
+            return p
+        features = self.signals.features(apps, since)
+        self._asked = (apps, features)
+        p[apps] = self.calibrator.probability(features)
         return p
 
     def loaded_next(self) -> Mask:
         cfg = self.config
         p = self.probability_next()
-        cold_usd = cfg.cold_start_usd * (1.0 + cfg.rarity_weight / np.maximum(self._invocations, 1.0))
-        since = self._t - self._last
-        in_horizon = (self._last >= 0) & (since <= cfg.horizon_minutes)
-        return in_horizon & (p * cold_usd - (1.0 - p) * self._idle_usd > self._threshold_usd)
+        rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
+        saving = p * cfg.cold_start_usd * rarity - (1.0 - p) * self._idle_usd
+        return (p > 0) & (saving > self._threshold_usd)
 
     def observe(self, counts: Counts) -> None:
-        invoked = counts > 0
-        seen = np.flatnonzero(self._last >= 0)
-        if seen.size:
-            self._hazard.record(seen, self._t - self._last[seen], invoked[seen])
-        self._invocations += counts
-        self._last[invoked] = self._t
-        self._t += 1
+        if self._asked is not None:  # what was predicted becomes training data, labelled by what happened
+            apps, features = self._asked
+            self.calibrator.add(features, counts[apps] > 0)
+            self._asked = None
+        self.signals.observe(counts)
+        calibrated = self.config.probability_model is ProbabilityModel.CALIBRATED
+        if calibrated and self.signals.t % self.config.refit_every_minutes == 0:
+            self.calibrator.refit()
 
 
 def make_predictive_policy(settings: RuntimeSettings | None = None) -> PredictiveWarming:
