@@ -1,6 +1,7 @@
 """Time `isf render --stack production` end to end (a fresh process per run, as a user runs it).
 
     .venv/bin/python benchmarks/render_bench.py [--runs 5] [--stack production]
+    .venv/bin/python benchmarks/render_bench.py --counts   # resources per stack and cloud, no timing
 
 Prints every run's wall time, the median, and the stack's resource / Kubernetes object counts.
 """
@@ -17,13 +18,49 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Both stack files, each on the other cloud, and staging on a cluster you already run ({kubeconfig}).
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "staging (aws)": ("staging", []),
+    "staging on gcp": ("staging", ["cloud=gcp", "region=us-central1", "gcp.project=isf-staging"]),
+    "staging on existing": ("staging", ["cloud=existing", "existing.kubeconfig={kubeconfig}"]),
+    "production (gcp)": ("production", []),
+    "production on aws": ("production", ["cloud=aws", "region=eu-west-1"]),
+}
+KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: lab
+clusters: [{name: lab, cluster: {server: 'https://lab.example:6443'}}]
+users: [{name: lab, user: {token: t}}]
+contexts: [{name: lab, context: {cluster: lab, user: lab}}]
+"""
+
+
+def print_counts() -> None:
+    """Render every variant in this process and print its resource, object and chart counts."""
+    sys.path.insert(0, str(ROOT))
+    from infra.render import render_stack
+
+    with tempfile.TemporaryDirectory() as scratch:
+        kubeconfig = Path(scratch) / "kubeconfig"
+        kubeconfig.write_text(KUBECONFIG)
+        for label, (stack, overrides) in VARIANTS.items():
+            rendered = render_stack(
+                stack, project_dir=ROOT, overrides=[o.format(kubeconfig=kubeconfig) for o in overrides]
+            )
+            cloud = sum(1 for item in rendered.inventory if item["type"].startswith(("aws:", "gcp:")))
+            print(f"{label:22} {len(rendered.inventory):4} resources ({cloud:3} cloud), "
+                  f"{len(rendered.manifests):3} Kubernetes objects, {len(rendered.charts):2} Helm charts")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Time isf render end to end.")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stack", default="production")
+    parser.add_argument("--counts", action="store_true", help="print resource counts per stack and cloud instead")
     args = parser.parse_args()
+    if args.counts:
+        print_counts()
+        return
     isf = Path(sys.executable).with_name("isf")
     timings: list[float] = []
     with tempfile.TemporaryDirectory() as scratch:

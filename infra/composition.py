@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from components.cluster.aws_network import NatMode
 from components.cluster.eks import EksClusterArgs
-from components.cluster.existing import ExistingClusterArgs
+from components.cluster.existing import ExistingClusterArgs, KubeconfigError, load_kubeconfig
 from components.cluster.gke import GkeClusterArgs
 from components.data.postgres_store import SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
@@ -99,6 +99,10 @@ def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | Exis
                 **pools,
             },
         )
+    try:
+        load_kubeconfig(config.existing)
+    except KubeconfigError as error:
+        raise StackConfigError("", [(f"existing.{error.key}", str(error))]) from None
     return config.existing
 
 
@@ -142,8 +146,6 @@ def _plan(config: StackConfig) -> PlatformPlan:
     data_ha = {"high_availability": ha, "deletion_protection": ha}
     postgres = config.postgres.model_copy(update=_with_ha(config.postgres, data_ha))
     redis = config.redis.model_copy(update=_with_ha(config.redis, data_ha))
-    if redis.mode is StoreMode.IN_CLUSTER:
-        raise StackConfigError("", [("redis.mode", "in_cluster Redis has no component yet; use managed")])
     control_plane = _build(
         "platform",
         ControlPlaneArgs,
@@ -207,7 +209,11 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
 
         stores.append(CloudSqlPostgres("isf-postgres", CloudSqlPostgresArgs(
             plan.postgres, delivery, str(config.gcp.project), config.region, cluster.network_id), opts))
-    if config.cloud is Cloud.AWS:
+    if plan.redis.mode is StoreMode.IN_CLUSTER:
+        from components.data.redis_in_cluster import InClusterRedis, InClusterRedisArgs
+
+        stores.append(InClusterRedis("isf-redis", InClusterRedisArgs(plan.redis, delivery), opts))
+    elif config.cloud is Cloud.AWS:
         from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedisArgs
 
         stores.append(ElastiCacheRedis("isf-redis", ElastiCacheRedisArgs(
@@ -235,7 +241,9 @@ def compose(config: StackConfig) -> PlatformPlan:
     namespace = k8s.core.v1.Namespace(
         "isf-platform-namespace",
         metadata={"name": config.platform.namespace, "labels": {"app.kubernetes.io/part-of": "isf"}},
-        opts=pulumi.ResourceOptions(provider=kubernetes),
+        # Waiting for the whole cluster component (its StorageClass too) holds back everything placed in the
+        # namespace, in-cluster stores' volumes included; depends_on on a component would not reach its children.
+        opts=pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),
     )
     delivery = SecretDelivery(namespace=namespace.metadata.name, k8s_provider=cluster.provider)
     cloud_opts = pulumi.ResourceOptions(providers=[p for p in (cloud_provider, kubernetes) if p is not None])

@@ -160,7 +160,10 @@ class StackConfig(_Strict):
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$")] = "1.33"
     aws: AwsConfig = AwsConfig()
     gcp: GcpConfig = GcpConfig()
-    existing: ExistingClusterArgs = ExistingClusterArgs()
+    existing: ExistingClusterArgs = Field(
+        default_factory=ExistingClusterArgs,
+        description="cloud 'existing': kubeconfig (path or contents) and context; postgres and redis default to in_cluster",
+    )
     tiers: dict[Tier, TierConfig] = Field(default_factory=dict, description="per-tier node pool overrides")
     gpu: GpuConfig = GpuConfig()
     postgres: PostgresSpec = PostgresSpec()
@@ -180,6 +183,19 @@ class StackConfig(_Strict):
                 return data  # the `cloud` error is reported on its own
             return {**data, "region": _DEFAULT_REGION[cloud]}
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_cluster_stores_on_existing(cls, data: Any) -> Any:
+        # A cluster you bring has no managed database next to it: its stores run inside it unless stated.
+        if not isinstance(data, dict) or data.get("cloud") != Cloud.EXISTING:
+            return data
+        updated = dict(data)
+        for store in ("postgres", "redis"):
+            section = updated.get(store, {})
+            if isinstance(section, dict) and "mode" not in section:
+                updated[store] = {**section, "mode": StoreMode.IN_CLUSTER}
+        return updated
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -213,7 +229,7 @@ class StackConfig(_Strict):
             problems.append("gcp.project: cloud 'gcp' needs the GCP project id")
         if self.cloud is Cloud.EXISTING:
             problems += [
-                f"{store}.mode: cloud 'existing' has no managed {store}; set it to in_cluster"
+                f"{store}.mode: cloud 'existing' has no managed {store}; set it to in_cluster (the default there)"
                 for store in ("postgres", "redis")
                 if getattr(self, store).mode is StoreMode.MANAGED
             ]

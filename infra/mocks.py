@@ -49,6 +49,7 @@ class ResourceRecord:
     outputs: Props
     custom: bool
     provider: str | None
+    dependencies: tuple[str, ...] = ()  # URNs this resource waits for (`depends_on`, expanded by the SDK)
 
     @property
     def parent_name(self) -> str | None:
@@ -340,6 +341,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     outputs=outputs,
                     custom=bool(request.custom),
                     provider=request.provider or None,
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response

@@ -18,7 +18,6 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from components.cluster.aws_network import MAX_ZONES, AwsNetwork, NatMode
-from components.cluster.helm_release import helm_release
 from components.cluster.kubeconfig import eks_kubeconfig
 from components.cluster.node_pools import (
     EKS_GPU_INSTANCE_TYPES,
@@ -31,6 +30,7 @@ from components.cluster.node_pools import (
     resolve_pools,
 )
 from components.cluster.nvidia import DEVICE_PLUGIN_CHART, DEVICE_PLUGIN_NAMESPACE, device_plugin_values
+from components.helm import helm_chart
 
 CPU_AMI = "AL2023_x86_64_STANDARD"
 GPU_AMI = "AL2023_x86_64_NVIDIA"
@@ -375,12 +375,18 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
         if args.gpu_pool is not None:
-            helm_release(
+            plugin_namespace = k8s.core.v1.Namespace(
+                f"{name}-nvidia-device-plugin-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=DEVICE_PLUGIN_NAMESPACE),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
+            helm_chart(
                 f"{name}-nvidia-device-plugin",
                 DEVICE_PLUGIN_CHART,
+                release=DEVICE_PLUGIN_CHART.chart,
                 namespace=DEVICE_PLUGIN_NAMESPACE,
                 values=device_plugin_values(args.device_plugin_values),
-                opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[plugin_namespace]),
             )
 
         self.cluster_name = cluster.name

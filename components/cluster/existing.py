@@ -31,7 +31,11 @@ class ExistingClusterArgs(BaseModel):
 
 
 class KubeconfigError(ValueError):
-    """The configured kubeconfig or context cannot be used."""
+    """The configured kubeconfig or context cannot be used; `key` names the field to change."""
+
+    def __init__(self, message: str, key: str = "kubeconfig") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def _looks_like_contents(value: str) -> bool:
@@ -48,21 +52,24 @@ def load_kubeconfig(args: ExistingClusterArgs, environ: dict[str, str] | None = 
         path = Path(args.kubeconfig or default).expanduser()
         if not path.is_file():
             raise KubeconfigError(
-                f"kubeconfig file {path} does not exist; set cluster kubeconfig to a path or contents"
+                f"kubeconfig file {path} does not exist; set kubeconfig to a file path or the file's contents"
             )
         text, source = path.read_text(), str(path)
     try:
         document: Any = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise KubeconfigError(f"{source} is not valid YAML: {error}") from None
+        # Only the position: the parser's snippet of the offending line could carry a token.
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise KubeconfigError(f"{source} is not valid YAML{where}") from None
     if not isinstance(document, dict) or not isinstance(document.get("contexts"), list):
         raise KubeconfigError(f"{source} is not a kubeconfig (no 'contexts' list)")
     contexts = [c.get("name") for c in document["contexts"] if isinstance(c, dict)]
     wanted = args.context or document.get("current-context")
     if not wanted:
-        raise KubeconfigError(f"{source} has no current-context; set cluster context to one of {contexts}")
+        raise KubeconfigError(f"{source} has no current-context; set context to one of {contexts}", "context")
     if wanted not in contexts:
-        raise KubeconfigError(f"context {wanted!r} is not in {source}; choose one of {contexts}")
+        raise KubeconfigError(f"context {wanted!r} is not in {source}; choose one of {contexts}", "context")
     return text
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.cluster.helm_release import PinnedChart, merge_values
 from components.cluster.scheduling import GPU_LABEL, GPU_LABEL_VALUE, GPU_TAINT_KEY, TIER_LABEL
+from components.helm import ChartRef, merged_values
 
-DEVICE_PLUGIN_CHART = PinnedChart(
-    repository="https://nvidia.github.io/k8s-device-plugin", chart="nvidia-device-plugin", version="0.17.1"
+DEVICE_PLUGIN_CHART = ChartRef(
+    chart="nvidia-device-plugin", version="0.17.1", repo="https://nvidia.github.io/k8s-device-plugin"
 )
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 
@@ -30,4 +30,4 @@ def device_plugin_values(overrides: Mapping[str, Any] | None = None) -> dict[str
         "priorityClassName": "system-node-critical",
         "gfd": {"enabled": False},
     }
-    return merge_values(defaults, overrides or {})
+    return merged_values(defaults, overrides)

@@ -13,16 +13,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.helm_release import PinnedChart, helm_release, merge_values
 from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import cnpg_parameters
 from components.data.spec import PostgresSpec, StoreMode, require_mode
+from components.helm import ChartRef, helm_chart, merged_values
 
-OPERATOR_CHART = PinnedChart(
-    repository="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg", version="0.23.0"
-)
+OPERATOR_CHART = ChartRef(chart="cloudnative-pg", version="0.23.0", repo="https://cloudnative-pg.github.io/charts")
 OPERATOR_NAMESPACE = "cnpg-system"
 PORT = 5432
 
@@ -42,7 +40,7 @@ def operator_values(overrides: Mapping[str, Any]) -> dict[str, Any]:
         "replicaCount": 1,
         "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "500Mi"}},
     }
-    return merge_values(defaults, overrides)
+    return merged_values(defaults, overrides)
 
 
 def cnpg_cluster_manifest(cluster_name: str, namespace: str, spec: PostgresSpec) -> dict[str, Any]:
@@ -97,12 +95,19 @@ class InClusterPostgres(PostgresStore):
         spec = args.spec
         require_mode(spec.mode, StoreMode.IN_CLUSTER, "InClusterPostgres", "postgres")
         provider = args.delivery.k8s_provider
-        operator = helm_release(
+        operator_namespace = k8s.core.v1.Namespace(
+            f"{name}-operator-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=OPERATOR_NAMESPACE),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        # The chart ships the Cluster CRD, so the Cluster below depends on the whole chart.
+        operator = helm_chart(
             f"{name}-operator",
             OPERATOR_CHART,
+            release=OPERATOR_CHART.chart,
             namespace=OPERATOR_NAMESPACE,
             values=operator_values(spec.operator_values),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[operator_namespace]),
         )
         password = generated_password(f"{name}-password", self)
         cluster_name = f"{name}-postgres"

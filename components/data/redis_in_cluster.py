@@ -1,7 +1,10 @@
 """Redis 7 inside the cluster: the Bitnami redis-cluster chart, 3 shards x 1 replica, AOF on volumes.
 
 The password comes from our Secret (`existingSecret`), so the chart never generates one of its own.
-Values keys are those of the pinned chart's values.yaml.
+Values keys are those of the pinned chart's values.yaml. Bitnami stopped publishing these images under
+`docker.io/bitnami` (August 2025) and keeps the old tags, unmaintained, under `docker.io/bitnamilegacy`;
+the chart pins tags, so every image repository points there. Mirror them to your own registry (the
+`values` override) before relying on it in production.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from typing import Any
 
 import pulumi
 
-from components.cluster.helm_release import PinnedChart, helm_release, merge_values
 from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.redis_store import RedisStore
 from components.data.spec import RedisSpec, StoreMode, require_mode
+from components.helm import ChartRef, helm_chart, merged_values
 
-CHART = PinnedChart(repository="https://charts.bitnami.com/bitnami", chart="redis-cluster", version="9.0.8")
+CHART = ChartRef(chart="redis-cluster", version="9.0.8", repo="https://charts.bitnami.com/bitnami")
+IMAGE_NAMESPACE = "bitnamilegacy"
 PORT = 6379
 PASSWORD_KEY = "password"
 
@@ -44,6 +48,10 @@ def redis_cluster_values(spec: RedisSpec, fullname: str, overrides: Mapping[str,
         "existingSecretPasswordKey": PASSWORD_KEY,
         "cluster": {"nodes": spec.nodes, "replicas": spec.replicas_per_shard},
         "persistence": persistence,
+        "image": {"repository": f"{IMAGE_NAMESPACE}/redis-cluster"},
+        "volumePermissions": {"image": {"repository": f"{IMAGE_NAMESPACE}/os-shell"}},
+        "sysctlImage": {"repository": f"{IMAGE_NAMESPACE}/os-shell"},
+        "metrics": {"image": {"repository": f"{IMAGE_NAMESPACE}/redis-exporter"}},
         "redis": {
             "useAOFPersistence": "yes",
             "nodeSelector": where.node_selector,
@@ -51,7 +59,7 @@ def redis_cluster_values(spec: RedisSpec, fullname: str, overrides: Mapping[str,
             "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
         },
     }
-    return merge_values(defaults, overrides)
+    return merged_values(defaults, overrides)
 
 
 class InClusterRedis(RedisStore):
@@ -68,13 +76,12 @@ class InClusterRedis(RedisStore):
         namespace = pulumi.Output.from_input(args.delivery.namespace)
         host = namespace.apply(lambda ns: f"{fullname}.{ns}.svc.cluster.local")
         secret = self._deliver(name, spec, args.delivery, host=host, port=PORT, password=password, tls=False)
-        helm_release(
-            f"{name}-release",
+        helm_chart(
+            f"{name}-chart",
             CHART,
+            release=fullname,
             namespace=args.delivery.namespace,
-            release_name=fullname,
             values=redis_cluster_values(spec, fullname, spec.values),
-            create_namespace=False,
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.delivery.k8s_provider, depends_on=[secret]
             ),

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from components.helm import ChartRef, Values, merged_values
 from components.observability.alertmanager import SECRET_NAME, SmtpSettings, alertmanager_config
 from components.observability.alerts import AlertThresholds
 from components.observability.dashboards import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from components.observability.tracing import TracingArgs, jaeger_query_url
-from components.serving.helm import ChartRef, Values, merged_values
 from runtime.settings import AlertSettings
 
 PROMETHEUS_STACK_CHART = ChartRef(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
+from components.helm import helm_chart, namespace_manifest
 from components.observability.alertmanager import SECRET_NAME, check_channels, secret_data
 from components.observability.alerts import prometheus_rule
 from components.observability.dashboards import dashboard_config_maps
@@ -17,7 +18,6 @@ from components.observability.prometheus_stack import (
     prometheus_stack_values,
 )
 from components.observability.tracing import jaeger_spec
-from components.serving.helm import helm_chart, namespace_manifest
 from components.workloads.component import Workload, WorkloadArgs
 from components.workloads.registration import register_manifest, register_manifests
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Self
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.serving.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
+from components.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
 from components.workloads.registration import register_manifest
 
 CERT_MANAGER_CHART = ChartRef(chart="cert-manager", version="v1.17.2", repo="https://charts.jetstack.io")

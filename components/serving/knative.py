@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.serving.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
+from components.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
 from components.serving.istio import GATEWAY_RELEASE, GATEWAY_SELECTOR
 from components.workloads.registration import register_manifest
 

@@ -103,12 +103,16 @@ def test_the_dedicated_edge_pool_is_tainted_for_its_tier(staging: Records) -> No
 
 
 def test_the_nvidia_device_plugin_is_a_pinned_chart_on_the_clusters_own_provider(staging: Records) -> None:
-    release = staging.one("kubernetes:helm.sh/v3:Release")
+    release = staging.one("kubernetes:helm.sh/v4:Chart")
     assert (release.inputs["chart"], release.inputs["version"]) == (
         DEVICE_PLUGIN_CHART.chart,
         DEVICE_PLUGIN_CHART.version,
     )
     assert release.inputs["values"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    # Helm v4 charts do not create their namespace: the component does, before the chart.
+    namespace = staging.one("kubernetes:core/v1:Namespace", "isf-nvidia-device-plugin-namespace")
+    assert namespace.inputs["metadata"]["name"] == release.inputs["namespace"]
+    assert namespace.urn in release.dependencies
     provider = staging.one("pulumi:providers:kubernetes")
     assert release.provider is not None and release.provider.startswith(provider.urn)
 
@@ -116,7 +120,7 @@ def test_the_nvidia_device_plugin_is_a_pinned_chart_on_the_clusters_own_provider
 def test_no_gpu_pool_means_no_gpu_group_and_no_device_plugin() -> None:
     records, _ = _run(EksClusterArgs(region="us-east-1", gpu_pool=None))
     assert "isf-gpu-pool" not in {g.name for g in records.of_type(NODE_GROUP)}
-    assert not records.of_type("kubernetes:helm.sh/v3:Release")
+    assert not records.of_type("kubernetes:helm.sh/v4:Chart")
 
 
 def test_the_kubeconfig_is_a_secret_that_authenticates_through_aws_eks_get_token() -> None:

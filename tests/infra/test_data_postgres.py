@@ -165,9 +165,14 @@ def test_in_cluster_postgres_is_a_three_instance_cnpg_cluster_bootstrapped_from_
     records = run_program(
         lambda: InClusterPostgres("db", InClusterPostgresArgs(spec=spec, delivery=_delivery()))
     )
-    release = records.one("kubernetes:helm.sh/v3:Release").inputs
-    assert (release["chart"], release["version"]) == (OPERATOR_CHART.chart, OPERATOR_CHART.version)
-    cluster = records.one("kubernetes:postgresql.cnpg.io/v1:Cluster").inputs
+    operator = records.one("kubernetes:helm.sh/v4:Chart")
+    assert (operator.inputs["chart"], operator.inputs["version"]) == (OPERATOR_CHART.chart, OPERATOR_CHART.version)
+    assert operator.inputs["namespace"] == "cnpg-system"
+    assert records.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "cnpg-system"
+    cluster_record = records.one("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    # The operator chart ships the Cluster CRD; the Cluster must wait for it and for its bootstrap Secret.
+    assert {operator.urn, records.one("kubernetes:core/v1:Secret").urn} <= set(cluster_record.dependencies)
+    cluster = cluster_record.inputs
     assert cluster["spec"]["instances"] == 3
     assert cluster["spec"]["bootstrap"]["initdb"]["secret"] == {"name": "db-credentials"}
     assert cluster["spec"]["postgresql"]["parameters"]["shared_buffers"] == "4GB"

@@ -11,9 +11,51 @@ from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedis
 from components.data.redis_in_cluster import CHART, InClusterRedis, InClusterRedisArgs, redis_cluster_values
 from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.data.spec import RedisSpec, StoreMode
+from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from infra.mocks import Records, is_secret, run_program
 
 NAMESPACE = "serverless-system"
+
+# bitnami/charts bitnami/redis-cluster/values.yaml at chart 9.0.8 (image redis-cluster:7.2.1-debian-11-r24):
+# the keys we write, with their siblings. This version has no `global.security.allowInsecureImages` gate,
+# so pointing the image repositories at bitnamilegacy needs nothing else.
+_IMAGE: KeyTree = {"registry": None, "repository": None, "tag": None, "digest": None, "pullPolicy": None,
+                   "pullSecrets": None, "debug": None}
+REDIS_CLUSTER_KEYS: KeyTree = {
+    "global": {"imageRegistry": None, "imagePullSecrets": None, "storageClass": None, "redis": {"password": None}},
+    "nameOverride": None, "fullnameOverride": None, "clusterDomain": None, "commonAnnotations": FREE_FORM,
+    "commonLabels": FREE_FORM, "extraDeploy": None, "diagnosticMode": FREE_FORM, "image": _IMAGE,
+    "networkPolicy": FREE_FORM, "serviceAccount": FREE_FORM, "rbac": FREE_FORM, "podSecurityContext": FREE_FORM,
+    "podDisruptionBudget": FREE_FORM, "minAvailable": None, "maxUnavailable": None,
+    "containerSecurityContext": FREE_FORM, "usePassword": None, "password": None, "existingSecret": None,
+    "existingSecretPasswordKey": None, "usePasswordFile": None, "tls": FREE_FORM, "service": FREE_FORM,
+    "persistence": {"enabled": None, "path": None, "subPath": None, "storageClass": None, "annotations": FREE_FORM,
+                    "accessModes": None, "size": None, "matchLabels": FREE_FORM, "matchExpressions": FREE_FORM},
+    "persistentVolumeClaimRetentionPolicy": FREE_FORM,
+    "volumePermissions": {"enabled": None, "image": _IMAGE, "containerSecurityContext": FREE_FORM,
+                          "resources": FREE_FORM},
+    "podSecurityPolicy": FREE_FORM,
+    "redis": {"command": None, "args": None, "updateStrategy": FREE_FORM, "podManagementPolicy": None,
+              "hostAliases": None, "hostNetwork": None, "useAOFPersistence": None, "containerPorts": FREE_FORM,
+              "lifecycleHooks": FREE_FORM, "extraVolumes": None, "extraVolumeMounts": None,
+              "customLivenessProbe": FREE_FORM, "customReadinessProbe": FREE_FORM, "customStartupProbe": FREE_FORM,
+              "initContainers": None, "sidecars": None, "podLabels": FREE_FORM, "priorityClassName": None,
+              "defaultConfigOverride": None, "configmap": None, "extraEnvVars": None, "extraEnvVarsCM": None,
+              "extraEnvVarsSecret": None, "podAnnotations": FREE_FORM, "resources": FREE_FORM,
+              "schedulerName": None, "shareProcessNamespace": None, "livenessProbe": FREE_FORM,
+              "readinessProbe": FREE_FORM, "startupProbe": FREE_FORM, "podAffinityPreset": None,
+              "podAntiAffinityPreset": None, "nodeAffinityPreset": FREE_FORM, "affinity": FREE_FORM,
+              "nodeSelector": FREE_FORM, "tolerations": None, "topologySpreadConstraints": None},
+    "updateJob": FREE_FORM,
+    "cluster": {"init": None, "nodes": None, "replicas": None, "externalAccess": FREE_FORM, "update": FREE_FORM},
+    "metrics": {"enabled": None, "image": _IMAGE, "resources": FREE_FORM, "extraArgs": FREE_FORM,
+                "extraEnvVars": None, "podAnnotations": FREE_FORM, "podLabels": FREE_FORM,
+                "containerSecurityContext": FREE_FORM, "serviceMonitor": FREE_FORM, "prometheusRule": FREE_FORM,
+                "priorityClassName": None, "service": FREE_FORM},
+    "sysctlImage": {"enabled": None, "command": None, "registry": None, "repository": None, "tag": None,
+                    "digest": None, "pullPolicy": None, "pullSecrets": None, "mountHostSys": None,
+                    "containerSecurityContext": FREE_FORM, "resources": FREE_FORM},
+}
 
 
 def _delivery() -> SecretDelivery:
@@ -96,8 +138,9 @@ def test_in_cluster_redis_is_six_persistent_nodes_using_our_password_secret() ->
     records = run_program(
         lambda: InClusterRedis("cache", InClusterRedisArgs(spec=spec, delivery=_delivery()))
     )
-    release = records.one("kubernetes:helm.sh/v3:Release").inputs
-    assert (release["chart"], release["version"]) == (CHART.chart, CHART.version)
+    chart = records.one("kubernetes:helm.sh/v4:Chart")
+    release = chart.inputs
+    assert (release["chart"], release["version"], release["name"]) == (CHART.chart, CHART.version, "cache-redis")
     values = release["values"]
     assert values["cluster"] == {"nodes": 6, "replicas": 1}
     assert values["persistence"]["enabled"] is True and values["persistence"]["size"] == "20Gi"
@@ -106,8 +149,35 @@ def test_in_cluster_redis_is_six_persistent_nodes_using_our_password_secret() ->
         "password",
     )
     assert release["namespace"] == NAMESPACE
-    data = records.one("kubernetes:core/v1:Secret").plain_inputs["stringData"]
+    secret = records.one("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == values["existingSecret"]
+    assert secret.urn in chart.dependencies  # the pods read their password from it at start
+    data = secret.plain_inputs["stringData"]
     assert data["host"] == f"cache-redis.{NAMESPACE}.svc.cluster.local"
+    assert data["url"] == f"redis://:{data['password']}@cache-redis.{NAMESPACE}.svc.cluster.local:6379"
+
+
+def test_in_cluster_redis_writes_only_keys_of_the_pinned_chart() -> None:
+    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER, storage_class="gp3"), "r", {})
+    assert unknown_value_paths(values, REDIS_CLUSTER_KEYS) == []
+
+
+def test_a_misspelt_chart_key_would_be_caught_by_the_key_table() -> None:
+    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER), "r", {"redis": {"nodeSelectr": {}}})
+    assert unknown_value_paths(values, REDIS_CLUSTER_KEYS) == ["redis.nodeSelectr"]
+
+
+def test_every_redis_image_comes_from_bitnamilegacy_where_bitnami_keeps_the_pinned_tags() -> None:
+    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER), "r", {})
+    repositories = [
+        values["image"]["repository"],
+        values["volumePermissions"]["image"]["repository"],
+        values["sysctlImage"]["repository"],
+        values["metrics"]["image"]["repository"],
+    ]
+    assert repositories == [
+        "bitnamilegacy/redis-cluster", "bitnamilegacy/os-shell", "bitnamilegacy/os-shell", "bitnamilegacy/redis-exporter"
+    ]
 
 
 def test_chart_values_overrides_merge_over_the_curated_defaults() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from components.observability import AlertThresholds, Monitoring, MonitoringArgs, SmtpSettings
 from components.observability.alertmanager import SECRET_NAME, alertmanager_config
 from components.observability.alerts import alert_rules, prometheus_rule
@@ -16,7 +17,6 @@ from components.observability.dashboards import DASHBOARDS, dashboard_config_map
 from components.observability.metrics import series_names
 from components.observability.prometheus_stack import PROMETHEUS_STACK_CHART, prometheus_stack_values
 from components.observability.tracing import TracingArgs, jaeger_spec
-from components.serving.helm import FREE_FORM, KeyTree, unknown_value_paths
 from components.workloads import workload_manifests
 from infra.mocks import is_secret
 from runtime.settings import AlertChannel, AlertChannelType, AlertSettings

@@ -127,3 +127,41 @@ def test_set_cloud_gcp_moves_staging_onto_gke(render: Render) -> None:
     types = {item["type"] for item in rendered.inventory}
     assert "gcp:container/cluster:Cluster" in types
     assert not any(t.startswith("aws:") for t in types)
+
+
+def _kubeconfig(path: Path) -> Path:
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
+        "clusters: [{name: lab, cluster: {server: 'https://lab.example:6443'}}]\n"
+        "users: [{name: lab, user: {token: t}}]\n"
+        "contexts: [{name: lab, context: {cluster: lab, user: lab}}]\n"
+    )
+    return path
+
+
+def test_isf_render_targets_a_cluster_you_already_run_from_its_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig")
+    result = CliRunner().invoke(
+        _cli(),
+        ["render", "--stack", "staging", "--out", str(tmp_path / "out"), "--project-dir", str(PROJECT_DIR),
+         "--set", "cloud=existing", "--set", f"existing.kubeconfig={kubeconfig}"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "cloud=existing" in result.output and "isf:cluster:ExistingCluster" in result.output
+    inventory = json.loads((tmp_path / "out" / "inventory.json").read_text())
+    assert not any(item["type"].startswith(("aws:", "gcp:")) for item in inventory)
+    assert (tmp_path / "out" / "manifests" / "serverless-system" / "cluster.postgresql.cnpg.io-isf-postgres-postgres.yaml").is_file()
+
+
+def test_isf_render_names_a_missing_kubeconfig_and_writes_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        _cli(),
+        ["render", "--stack", "staging", "--out", str(tmp_path / "out"), "--project-dir", str(PROJECT_DIR),
+         "--set", "cloud=existing", "--set", f"existing.kubeconfig={tmp_path / 'missing'}"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 2
+    assert "existing.kubeconfig" in result.output and str(tmp_path / "missing") in result.output
+    assert "Pulumi.staging.yaml" in result.output
+    assert not (tmp_path / "out").exists()

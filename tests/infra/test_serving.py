@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from components.helm import FREE_FORM, KeyTree, merged_values, unknown_value_paths
 from components.serving import CertManagerArgs, IssuerKind, IstioArgs, KnativeArgs, Serving, ServingArgs
 from components.serving.cert_manager import CERT_MANAGER_CHART, cert_manager_values, cluster_issuer
-from components.serving.helm import FREE_FORM, KeyTree, merged_values, unknown_value_paths
 from components.serving.istio import ISTIO_REPO, ISTIO_VERSION, base_values, gateway_values, istiod_values
 from components.serving.knative import (
     OPERATOR_CHART,

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from infra.render import Rendered
+from infra.render import REDACTED, Rendered
 from tests.infra.conftest import validate_manifests
 
-# (stack, overrides): both stack files as written, and each moved to the other cloud.
+# (stack, overrides): both stack files as written, each moved to the other cloud, and staging on a cluster
+# you already run (`{kubeconfig}` is a kubeconfig file written for the test session).
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "staging-aws": ("staging", ()),
     "production-gcp": ("production", ()),
     "production-aws": ("production", ("cloud=aws", "region=eu-west-1")),
     "staging-gcp": ("staging", ("cloud=gcp", "region=us-central1", "gcp.project=isf-staging")),
+    "staging-existing": ("staging", ("cloud=existing", "existing.kubeconfig={kubeconfig}", "existing.context=lab-admin")),
 }
 Render = Callable[..., Rendered]
 
+LAB_KUBECONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [{"name": "lab", "cluster": {"server": "https://lab.example:6443", "certificate-authority-data": "Q0E="}}],
+    "users": [{"name": "lab", "user": {"token": "lab-token-do-not-print"}}],
+    "contexts": [
+        {"name": "lab", "context": {"cluster": "lab", "user": "lab"}},
+        {"name": "lab-admin", "context": {"cluster": "lab", "user": "lab", "namespace": "default"}},
+    ],
+    "current-context": "lab",
+}
+
+
+@pytest.fixture(scope="session")
+def lab_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(yaml.safe_dump(LAB_KUBECONFIG))
+    return path
+
+
+def render_variant(render: Render, name: str, kubeconfig: Path) -> Rendered:
+    stack, overrides = VARIANTS[name]
+    return render(stack, *(o.format(kubeconfig=kubeconfig) for o in overrides))
 
 
 @pytest.fixture(params=list(VARIANTS))
-def variant(request: pytest.FixtureRequest, render: Render) -> Rendered:
-    stack, overrides = VARIANTS[request.param]
-    return render(stack, *overrides)
+def variant(request: pytest.FixtureRequest, render: Render, lab_kubeconfig: Path) -> Rendered:
+    return render_variant(render, request.param, lab_kubeconfig)
 
 
 def _of(rendered: Rendered, type_: str) -> list[dict[str, Any]]:
@@ -248,9 +274,99 @@ def test_production_cloud_sql_is_regional_and_protected(render: Render) -> None:
     assert _of(render("production"), "gcp:redis/cluster:Cluster")
 
 
+# The deployment guide's ALTER SYSTEM settings, in the integer units managed services take
+# (pg_settings.unit: 8kB pages for shared_buffers / effective_cache_size / wal_buffers, kB, MB for WAL sizes).
+GUIDE_TUNING_NATIVE = {
+    "shared_buffers": "524288",  # 4GB
+    "effective_cache_size": "1572864",  # 12GB
+    "maintenance_work_mem": "1048576",  # 1GB
+    "checkpoint_completion_target": "0.9",
+    "wal_buffers": "2048",  # 16MB
+    "default_statistics_target": "100",
+    "random_page_cost": "1.1",
+    "effective_io_concurrency": "200",
+    "work_mem": "20480",  # 20MB
+    "min_wal_size": "1024",  # 1GB
+    "max_wal_size": "4096",  # 4GB
+}
+GUIDE_TUNING = {
+    "shared_buffers": "4GB", "effective_cache_size": "12GB", "maintenance_work_mem": "1GB",
+    "checkpoint_completion_target": "0.9", "wal_buffers": "16MB", "default_statistics_target": "100",
+    "random_page_cost": "1.1", "effective_io_concurrency": "200", "work_mem": "20MB", "min_wal_size": "1GB",
+    "max_wal_size": "4GB",
+}
+
+
+def test_production_cloud_sql_carries_the_guides_tuning_as_database_flags(render: Render) -> None:
+    (instance,) = [i["inputs"] for i in _of(render("production"), "gcp:sql/databaseInstance:DatabaseInstance")]
+    flags = {f["name"]: f["value"] for f in instance["settings"]["databaseFlags"]}
+    assert flags == GUIDE_TUNING_NATIVE
+
+
+def test_production_rds_carries_the_guides_tuning_in_its_parameter_group(render: Render) -> None:
+    production = render(*VARIANTS["production-aws"][:1], *VARIANTS["production-aws"][1])
+    (group,) = [i["inputs"] for i in _of(production, "aws:rds/parameterGroup:ParameterGroup")]
+    params = {p["name"]: p["value"] for p in group["parameters"] if p["name"] != "rds.force_ssl"}
+    assert params == GUIDE_TUNING_NATIVE
+
+
+def test_a_stack_override_of_one_tuning_setting_reaches_the_parameter_group(render: Render) -> None:
+    rendered = render("staging", "postgres.tuning.work_mem=64MB")
+    (group,) = [i["inputs"] for i in _of(rendered, "aws:rds/parameterGroup:ParameterGroup")]
+    params = {p["name"]: p["value"] for p in group["parameters"]}
+    assert params["work_mem"] == "65536" and params["shared_buffers"] == GUIDE_TUNING_NATIVE["shared_buffers"]
+
+
 def test_in_cluster_postgres_is_a_three_instance_cloudnativepg_cluster(render: Render) -> None:
     rendered = render("staging", "postgres.mode=in_cluster")
     (cluster,) = [m for m in rendered.manifests if m["kind"] == "Cluster"]
     assert cluster["apiVersion"] == "postgresql.cnpg.io/v1" and cluster["spec"]["instances"] == 3
     assert not _of(rendered, "aws:rds/instance:Instance")
     assert validate_manifests(rendered.manifests, rendered.config.kubernetes_version) == len(rendered.manifests)
+
+
+def test_in_cluster_redis_on_aws_replaces_elasticache_with_the_six_node_chart(render: Render) -> None:
+    rendered = render("staging", "redis.mode=in_cluster")
+    assert not _of(rendered, "aws:elasticache/replicationGroup:ReplicationGroup")
+    (redis,) = [c for c in rendered.charts if c.chart == "redis-cluster"]
+    assert redis.values["cluster"] == {"nodes": 6, "replicas": 1}
+    assert redis.values["existingSecret"] == rendered.config.redis.secret_name
+    assert redis.namespace == rendered.config.platform.namespace
+    assert redis.values["image"]["repository"] == "bitnamilegacy/redis-cluster"
+
+
+# --- A cluster you already run ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def existing(render: Render, lab_kubeconfig: Path) -> Rendered:
+    return render_variant(render, "staging-existing", lab_kubeconfig)
+
+
+def test_an_existing_cluster_creates_no_cloud_resource_and_one_provider_from_the_kubeconfig(existing: Rendered) -> None:
+    types = {item["type"] for item in existing.inventory}
+    assert not any(t.startswith(("aws:", "gcp:")) for t in types)
+    (cluster,) = _of(existing, "isf:cluster:ExistingCluster")
+    (provider,) = _of(existing, "pulumi:providers:kubernetes")
+    assert provider["parent"] == cluster["name"]
+    assert provider["inputs"]["context"] == "lab-admin"
+    assert provider["inputs"]["kubeconfig"] == REDACTED
+    assert "lab-token-do-not-print" not in json.dumps(existing.inventory)
+
+
+def test_an_existing_cluster_runs_postgres_and_redis_inside_it_by_default(existing: Rendered) -> None:
+    assert (existing.config.postgres.mode.value, existing.config.redis.mode.value) == ("in_cluster", "in_cluster")
+    (postgres,) = [m for m in existing.manifests if m["kind"] == "Cluster"]
+    assert postgres["apiVersion"] == "postgresql.cnpg.io/v1" and postgres["spec"]["instances"] == 3
+    assert postgres["spec"]["postgresql"]["parameters"] == GUIDE_TUNING
+    charts = {c.chart: c for c in existing.charts}
+    assert {"cloudnative-pg", "redis-cluster"} <= set(charts)
+    assert charts["redis-cluster"].values["cluster"] == {"nodes": 6, "replicas": 1}
+
+
+def test_an_existing_cluster_gets_the_whole_platform_on_top(existing: Rendered) -> None:
+    charts = {c.chart for c in existing.charts}
+    assert {"base", "istiod", "gateway", "knative-operator", "cert-manager", "kube-prometheus-stack"} <= charts
+    assert "nvidia-device-plugin" not in charts  # the cluster's owner runs it, as for its node labels
+    kinds = {m["kind"] for m in existing.manifests}
+    assert {"KnativeServing", "ClusterIssuer", "Deployment", "Secret", "ConfigMap"} <= kinds

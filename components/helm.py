@@ -1,4 +1,9 @@
-"""Pinned Helm charts and the values merge that gives every chart an override escape hatch."""
+"""Pinned Helm charts, the values merge that gives every chart an override escape hatch, and their registration.
+
+Every chart is a Helm v4 `Chart`: Pulumi renders it and manages each object, so a preview shows every
+object and ordering is plain `depends_on` (a custom resource waits on the chart that ships its CRD).
+v4 charts do not create their namespace; `namespace_manifest` gives the object to register first.
+"""
 
 from __future__ import annotations
 
@@ -63,8 +68,8 @@ def helm_chart(
     ref: ChartRef,
     *,
     release: str,
-    namespace: str,
-    values: Values,
+    namespace: pulumi.Input[str],
+    values: pulumi.Input[Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v4.Chart:
     """A Helm v4 Chart resource for `ref` with the final `values`."""
