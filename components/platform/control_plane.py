@@ -91,6 +91,8 @@ class ControlPlaneArgs(_Strict):
     settings: RuntimeSettings = RuntimeSettings()
     database_url: SecretKeyRef = SecretKeyRef(secret="isf-postgres", key="DATABASE_URL")
     redis_url: SecretKeyRef = SecretKeyRef(secret="isf-redis", key="REDIS_URL")
+    # Every Redis the data layer builds (ElastiCache, Memorystore, in-cluster) runs in cluster mode.
+    redis_cluster: bool = True
     services: dict[ServiceRole, ServiceSize] = Field(default_factory=_default_sizes)
     otlp_endpoint: str | None = Field(default=None, description="OTLP/gRPC collector, e.g. Jaeger's")
 
@@ -160,7 +162,8 @@ def service_spec(role: ServiceRole, args: ControlPlaneArgs) -> WorkloadSpec:
     """The workload running `isf serve <role>`."""
     size = args.services.get(role) or _default_sizes()[role]
     env: dict[str, str] = {SETTINGS_FILE_ENV: f"{SETTINGS_DIR}/{SETTINGS_KEY}", "ISF_SERVICE": role.value,
-                           "ISF_NAMESPACE": args.namespace, "ISF_HTTP_PORT": str(HTTP_PORT)}
+                           "ISF_NAMESPACE": args.namespace, "ISF_HTTP_PORT": str(HTTP_PORT),
+                           "ISF_REDIS_CLUSTER": str(args.redis_cluster).lower()}
     if args.otlp_endpoint is not None:
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp_endpoint, "OTEL_SERVICE_NAME": f"isf-{role.value}"}
     return WorkloadSpec(

@@ -43,6 +43,8 @@ def test_each_service_runs_isf_serve_with_settings_file_and_data_urls() -> None:
         assert spec.command == ["isf", "serve", role.value]
         assert spec.env[SETTINGS_FILE_ENV] == "/etc/isf/settings.yaml"
         assert {ref.name for ref in spec.secret_env} == {"DATABASE_URL", "REDIS_URL"}
+        # The data layer's Redis is always a cluster: the services must use the cluster-aware client.
+        assert spec.env["ISF_REDIS_CLUSTER"] == "true"
         assert spec.metrics is not None
 
 
