@@ -1,7 +1,88 @@
-"""Placeholder until this command group is written; registers nothing."""
+"""`isf forecast-eval`: rolling-origin WAPE of every forecaster on a trace's busy functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("forecast-eval")(forecast_eval)
+
+
+def forecast_eval(
+    trace: Annotated[
+        Path | None,
+        typer.Option(help="Azure Functions 2019 trace directory (default: the bundled sampled-500fn-1day)"),
+    ] = None,
+    holdout_minutes: Annotated[
+        int, typer.Option(min=1, help="score the forecasts of the last N minutes")
+    ] = 360,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="also write the figures to this JSON file")
+    ] = None,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings", help="runtime settings YAML (default: $ISF_SETTINGS_FILE, else built-in defaults)"
+        ),
+    ] = None,
+) -> None:
+    """Score every forecaster 1 and 5 minutes ahead on functions averaging >= 1 invocation/minute."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from runtime.predictor import ForecasterName, make_forecaster
+    from runtime.predictor.evaluation import ForecastScore, busy_functions, score
+    from runtime.settings import RuntimeSettings
+    from runtime.traces import TraceFormatError, bundled_trace_dir, load_trace
+
+    console = Console()
+    source = trace or bundled_trace_dir()
+    settings = RuntimeSettings.load(settings_file).prediction
+    try:
+        counts = load_trace(source).counts.astype(float)
+    except TraceFormatError as error:
+        raise typer.BadParameter(str(error), param_hint="--trace") from error
+    busy = busy_functions(counts)
+    if not busy.any():
+        raise typer.BadParameter(
+            f"no function in {source} averages >= 1 invocation per minute", param_hint="--trace"
+        )
+    counts = counts[busy]
+    if holdout_minutes > counts.shape[1] - 10:
+        raise typer.BadParameter(
+            f"must leave at least 10 minutes to fit on; the trace has {counts.shape[1]} minutes",
+            param_hint="--holdout-minutes",
+        )
+    scores: dict[str, ForecastScore] = {}
+    with Progress(console=console, transient=True) as progress:
+        for name in ForecasterName:
+            task = progress.add_task(f"{name.value}", total=holdout_minutes + 4)
+            model = make_forecaster(name, settings)
+            try:
+                scores[name.value] = score(
+                    model, counts, holdout_minutes, on_step=lambda t=task: progress.advance(t)
+                )
+            except ValueError as error:  # e.g. too little history left before the holdout for the LSTM
+                raise typer.BadParameter(f"{name.value}: {error}", param_hint="--holdout-minutes") from error
+
+    naive = scores[ForecasterName.NAIVE_LAST.value]
+    table = Table(
+        title=f"WAPE on {int(busy.sum())} busy functions, last {holdout_minutes} minutes of {source}"
+    )
+    for column in ("model", "1 min ahead", "5 min ahead", "h1 vs naive-last"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for name, result in scores.items():
+        table.add_row(
+            name, f"{result.wape_h1:.1%}", f"{result.wape_h5:.1%}", f"{result.wape_h1 / naive.wape_h1:.2f}x"
+        )
+    console.print(table)
+    if json_file is not None:
+        report = {"busy_functions": int(busy.sum()), "models": {k: v.model_dump() for k, v in scores.items()}}
+        json_file.write_text(json.dumps(report, indent=2) + "\n")
+        console.print(f"wrote {json_file}")

@@ -1,0 +1,78 @@
+"""How long one hybrid forecast refresh takes for many functions (default 10,000), CPU only.
+
+Run: .venv/bin/python benchmarks/forecast_bench.py [--functions 10000] [--ticks 5] [--train-functions 500]
+Target (issue 3): one refresh (update with the last minute + forecast `horizon_minutes`) <= 15 s.
+The LSTM is trained once on a sample (as `isf train` would), saved, and loaded by the predictor,
+whose `fit` then estimates every function's ARIMA and the LSTM's per-function scaling; both are
+timed separately from the refresh, which is what runs every `update_interval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from runtime.predictor.arima import ArimaForecaster
+from runtime.predictor.hybrid import HybridForecaster
+from runtime.predictor.lstm import LstmForecaster
+from runtime.settings import PredictionSettings
+from runtime.traces import synthetic_trace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--functions", type=int, default=10_000)
+    parser.add_argument("--history-minutes", type=int, default=720)
+    parser.add_argument("--ticks", type=int, default=5, help="timed refreshes")
+    parser.add_argument("--train-functions", type=int, default=500, help="functions the LSTM trains on")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    settings = PredictionSettings()
+    counts = synthetic_trace(args.functions, args.history_minutes + args.ticks, seed=args.seed).counts.astype(
+        float
+    )
+    history, live = counts[:, : args.history_minutes], counts[:, args.history_minutes :]
+    load = os.getloadavg()[0]
+    print(f"{args.functions} functions x {args.history_minutes} minutes of history, {os.cpu_count()} CPUs, "
+          f"load average {load:.1f} at start")  # fmt: skip
+
+    started = time.perf_counter()
+    sample = np.random.default_rng(args.seed).choice(
+        args.functions, size=min(args.train_functions, args.functions)
+    )
+    trainer = LstmForecaster(settings.lstm, horizon=settings.horizon_minutes).fit(history[sample])
+    print(f"lstm train ({len(sample)} functions, {settings.lstm.epochs} epochs, "
+          f"{settings.lstm.hidden_size}x{settings.lstm.num_layers}): {time.perf_counter() - started:.1f} s")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer.save(Path(tmp) / "lstm.pt")
+        lstm = LstmForecaster.load(Path(tmp) / "lstm.pt")
+
+    hybrid = HybridForecaster.from_settings(ArimaForecaster(settings.arima), lstm, settings.hybrid)
+    started = time.perf_counter()
+    hybrid.fit(history)
+    print(
+        f"hybrid fit (ARIMA estimation for every function + LSTM scaling): {time.perf_counter() - started:.1f} s"
+    )
+
+    timings = []
+    hybrid.forecast(settings.horizon_minutes)
+    for tick in range(args.ticks):
+        started = time.perf_counter()
+        hybrid.update(live[:, tick : tick + 1])
+        predicted = hybrid.forecast(settings.horizon_minutes)
+        timings.append(time.perf_counter() - started)
+        assert predicted.shape == (args.functions, settings.horizon_minutes)
+    print(f"refresh (update 1 minute + forecast {settings.horizon_minutes} minutes): "
+          f"median {statistics.median(timings):.2f} s, max {max(timings):.2f} s over {args.ticks} ticks "
+          f"(target <= 15 s); load average {os.getloadavg()[0]:.1f} at end")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The one interface every forecaster implements, vectorised over many functions at once.
+
+    model = make_forecaster(ForecasterName.HYBRID, settings.prediction)
+    model.fit(history)          # history: functions x minutes, per-minute invocation counts
+    model.update(new_minutes)   # functions x k, the minutes that followed (k >= 1); no full refit
+    model.forecast(h)           # -> functions x h float64, counts for the next h minutes, all >= 0
+
+Row i always means the same function: `update` and `forecast` use the row order given to `fit`.
+`fit` may be called again at any time (e.g. every `retrain_interval`) and replaces all state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+
+Counts = npt.NDArray[np.float64]
+"""functions x minutes of per-minute invocation counts."""
+
+
+def as_counts(values: npt.ArrayLike, *, what: str, n_functions: int | None = None) -> Counts:
+    """Validate a functions x minutes array of counts: 2-D, finite and non-negative."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{what} must be 2-D (functions x minutes), got shape {array.shape}")
+    if array.shape[1] < 1:
+        raise ValueError(f"{what} must hold at least one minute, got shape {array.shape}")
+    if n_functions is not None and array.shape[0] != n_functions:
+        raise ValueError(f"{what} has {array.shape[0]} functions but the model was fitted on {n_functions}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{what} contains NaN or infinite counts")
+    if (array < 0).any():
+        raise ValueError(f"{what} contains negative counts")
+    return array
+
+
+class Forecaster(ABC):
+    """Forecasts per-minute invocation counts for many functions at once."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self._n_functions: int | None = None
+
+    @property
+    def n_functions(self) -> int:
+        """How many functions (rows) the model was fitted on."""
+        if self._n_functions is None:
+            raise RuntimeError(f"{self.name}: call fit(history) before update or forecast")
+        return self._n_functions
+
+    def fit(self, history: npt.ArrayLike) -> Self:
+        """Learn from `history` (functions x minutes); replaces any previous state."""
+        counts = as_counts(history, what="history")
+        self._n_functions = counts.shape[0]
+        self._fit(counts)
+        return self
+
+    def update(self, new_minutes: npt.ArrayLike) -> None:
+        """Append the minutes observed since the last call (functions x k) without a full refit."""
+        counts = as_counts(new_minutes, what="new_minutes", n_functions=self.n_functions)
+        self._update(counts)
+
+    def forecast(self, horizon: int) -> Counts:
+        """Expected counts for each of the next `horizon` minutes (functions x horizon, >= 0)."""
+        if horizon < 1:
+            raise ValueError(f"horizon must be at least 1 minute, got {horizon}")
+        n_functions = self.n_functions
+        predicted = self._forecast(horizon)
+        assert predicted.shape == (n_functions, horizon)
+        return np.maximum(predicted, 0.0)
+
+    @abstractmethod
+    def _fit(self, history: Counts) -> None: ...
+
+    @abstractmethod
+    def _update(self, new_minutes: Counts) -> None: ...
+
+    @abstractmethod
+    def _forecast(self, horizon: int) -> Counts: ...

@@ -1,0 +1,200 @@
+"""One global LSTM over many functions: per-function log scaling, batched training and inference.
+
+Counts are mapped to `log1p(count) / scale` with a per-function scale, so one network serves a
+function invoked twice an hour and one invoked a thousand times a minute. The network reads the
+last `lookback_minutes` and predicts the next `horizon` minutes directly; longer horizons are
+rolled out by feeding predictions back. Training uses L1 loss in log space, whose optimum is the
+median count: the forecast that minimises absolute (WAPE) error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from runtime.predictor.base import Counts, Forecaster
+from runtime.settings import LstmSettings
+
+LSTM_FORMAT_VERSION = 2
+"""Bumped whenever the saved layout or the meaning of the inputs changes."""
+
+
+_PARALLEL_MIN_WORK = 1 << 16
+"""rows x hidden units below which one thread is faster: threads spinning on a busy machine cost more."""
+
+
+def _set_threads(rows: int, hidden_size: int) -> None:
+    import torch
+
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores if rows * hidden_size >= _PARALLEL_MIN_WORK else 1)
+
+
+def _build_network(settings: LstmSettings, horizon: int) -> Any:
+    import torch
+    from torch import nn
+
+    class SequenceToHorizon(nn.Module):
+        """LSTM over (scaled count, level) pairs; a linear head reads every step's next `horizon`."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(2, settings.hidden_size, settings.num_layers, batch_first=True)
+            self.head = nn.Linear(settings.hidden_size, horizon)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, _ = self.lstm(x)
+            # Residual on the latest minute: an untrained network is naive-last, training refines it.
+            return x[..., :1] + self.head(out)
+
+    return SequenceToHorizon()
+
+
+class LstmForecaster(Forecaster):
+    """A single LSTM shared by all functions; shape and training knobs from `LstmSettings`."""
+
+    name = "lstm"
+
+    def __init__(
+        self,
+        settings: LstmSettings | None = None,
+        horizon: int = 15,
+        max_windows_per_epoch: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if horizon < 1:
+            raise ValueError(f"lstm horizon must be at least 1 minute, got {horizon}")
+        self.settings = settings or LstmSettings()
+        self.horizon = horizon
+        self.max_windows_per_epoch = max_windows_per_epoch
+        self.seed = seed
+        self.network: Any = None
+        self.pretrained = False
+
+    # --- scaling -------------------------------------------------------------------------------
+
+    def _scaled(self, counts: Counts) -> npt.NDArray[np.float32]:
+        return (np.log1p(counts) / self._scale[:, None]).astype(np.float32)
+
+    def _inputs(self, scaled: npt.NDArray[np.float32]) -> Any:
+        import torch
+
+        level = np.broadcast_to(np.log1p(self._scale)[:, None], scaled.shape)
+        return torch.from_numpy(np.stack([scaled, level.astype(np.float32)], axis=-1))
+
+    # --- Forecaster ----------------------------------------------------------------------------
+
+    def _fit(self, history: Counts) -> None:
+        # A function's scale is a high quantile of its log counts (>= 1 so quiet functions stay raw log1p).
+        self._scale = np.maximum(np.quantile(np.log1p(history), 0.99, axis=1), 1.0)
+        if not self.pretrained:
+            self._train(history)
+        self._recent = history[:, -self.settings.lookback_minutes :].copy()
+
+    def _update(self, new_minutes: Counts) -> None:
+        self._recent = np.concatenate([self._recent, new_minutes], axis=1)[
+            :, -self.settings.lookback_minutes :
+        ]
+
+    def _forecast(self, horizon: int) -> Counts:
+        import torch
+
+        _set_threads(self._recent.shape[0], self.settings.hidden_size)
+        window = self._scaled(self._recent)
+        steps: list[npt.NDArray[np.float32]] = []
+        produced = 0
+        with torch.no_grad():
+            while produced < horizon:
+                predicted = self.network(self._inputs(window))[:, -1, :].numpy()
+                steps.append(predicted)
+                produced += predicted.shape[1]
+                window = np.concatenate([window, predicted], axis=1)[:, -self.settings.lookback_minutes :]
+        scaled = np.concatenate(steps, axis=1)[:, :horizon].astype(np.float64)
+        return np.expm1(np.maximum(scaled, 0.0) * self._scale[:, None])
+
+    # --- training ------------------------------------------------------------------------------
+
+    def _train(self, history: Counts) -> None:
+        import torch
+
+        _set_threads(self.settings.batch_size, self.settings.hidden_size)
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        lookback, horizon = self.settings.lookback_minutes, self.horizon
+        if history.shape[1] < lookback + horizon:
+            raise ValueError(
+                f"lstm needs at least lookback_minutes + horizon = {lookback + horizon} minutes of history,"
+                f" got {history.shape[1]}"
+            )
+        scaled = self._scaled(history)
+        # Every window of `lookback` minutes predicts `horizon` minutes from each of its second-half
+        # steps, so half-overlapping windows train every position once with >= lookback/2 of context.
+        warmup = lookback // 2
+        starts = np.arange(0, history.shape[1] - lookback - horizon + 1, max(1, lookback - warmup))
+        functions, origins = np.meshgrid(np.arange(history.shape[0]), starts, indexing="ij")
+        functions, origins = functions.ravel(), origins.ravel()
+        inputs = self._inputs(scaled)
+        targets = np.lib.stride_tricks.sliding_window_view(scaled, horizon, axis=1)  # f x t x horizon
+        level = torch.from_numpy(self._scale.astype(np.float32))
+
+        self.network = _build_network(self.settings, horizon)
+        optimiser = torch.optim.Adam(self.network.parameters(), lr=self.settings.learning_rate)
+        steps_in = np.arange(lookback)
+        for _ in range(self.settings.epochs):
+            order = rng.permutation(len(functions))[: self.max_windows_per_epoch]
+            for batch in np.array_split(order, max(1, int(np.ceil(len(order) / self.settings.batch_size)))):
+                f, o = functions[batch], origins[batch]
+                x = inputs[torch.from_numpy(f[:, None]), torch.from_numpy(o[:, None] + steps_in)]
+                y = torch.from_numpy(
+                    np.ascontiguousarray(targets[f[:, None], o[:, None] + steps_in[warmup:] + 1])
+                )
+                predicted = self.network(x)[:, warmup:, :]
+                # L1 in log1p units (scaled back by each function's scale): busier functions weigh more.
+                loss = ((predicted - y).abs() * level[torch.from_numpy(f)][:, None, None]).mean()
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+        self.network.eval()
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the trained network with its format version, settings and horizon."""
+        import torch
+
+        if self.network is None:
+            raise RuntimeError("lstm: nothing to save, call fit(history) first")
+        torch.save(
+            {
+                "format_version": LSTM_FORMAT_VERSION,
+                "settings": self.settings.model_dump(),
+                "horizon": self.horizon,
+                "state_dict": self.network.state_dict(),
+            },
+            Path(path),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> LstmForecaster:
+        """Read a saved model; its `fit` then only calibrates per-function scaling (no training)."""
+        import torch
+
+        source = Path(path)
+        saved = torch.load(source, map_location="cpu", weights_only=True)
+        version = saved.get("format_version") if isinstance(saved, dict) else None
+        if version != LSTM_FORMAT_VERSION:
+            raise ValueError(
+                f"{source}: lstm model format_version {version!r} is not supported"
+                f" (this build reads version {LSTM_FORMAT_VERSION}); retrain with `isf train`"
+            )
+        model = cls(LstmSettings.model_validate(saved["settings"]), horizon=int(saved["horizon"]))
+        model.network = _build_network(model.settings, model.horizon)
+        model.network.load_state_dict(saved["state_dict"])
+        model.network.eval()
+        model.pretrained = True
+        return model

@@ -1,0 +1,102 @@
+"""`isf forecast-eval` and the rolling-origin evaluation behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from runtime.cli import app
+from runtime.predictor.baselines import NaiveLastForecaster
+from runtime.predictor.evaluation import busy_functions, rolling_origin_forecasts, wape
+from runtime.traces import bundled_trace_dir
+
+BUNDLED = bundled_trace_dir()
+
+
+def _write_trace(directory: Path, counts: np.ndarray) -> Path:
+    """An Azure Functions 2019 (invitro layout) trace directory holding `counts`."""
+    directory.mkdir()
+    ids = [f"fn{i}" for i in range(len(counts))]
+    id_frame = pd.DataFrame({"HashOwner": ids, "HashApp": ids, "HashFunction": ids})
+    minutes = pd.DataFrame(counts, columns=[f"minute_{m + 1}" for m in range(counts.shape[1])])
+    pd.concat([id_frame, minutes], axis=1).to_csv(directory / "invocations.csv", index=False)
+    durations = pd.read_csv(BUNDLED / "durations.csv", nrows=1).drop(
+        columns=["HashOwner", "HashApp", "HashFunction"]
+    )
+    pd.concat([id_frame, pd.concat([durations] * len(ids), ignore_index=True)], axis=1).to_csv(
+        directory / "durations.csv", index=False
+    )
+    memory = pd.read_csv(BUNDLED / "memory.csv", nrows=1).drop(columns=["HashOwner", "HashApp"])
+    pd.concat(
+        [id_frame[["HashOwner", "HashApp"]], pd.concat([memory] * len(ids), ignore_index=True)], axis=1
+    ).to_csv(directory / "memory.csv", index=False)
+    return directory
+
+
+def test_wape_is_total_absolute_error_over_total_actual() -> None:
+    assert wape(np.array([[1.0, 5.0]]), np.array([[2.0, 2.0]])) == pytest.approx(4 / 4)
+    with pytest.raises(ValueError, match="actual counts sum to zero"):
+        wape(np.ones((1, 2)), np.zeros((1, 2)))
+
+
+def test_busy_functions_average_at_least_one_invocation_per_minute() -> None:
+    assert busy_functions([[1, 1, 1], [3, 0, 0], [0, 2, 0]]).tolist() == [True, True, False]
+
+
+def test_rolling_origin_forecasts_only_see_minutes_before_their_origin() -> None:
+    counts = np.arange(40.0)[None, :] ** 1.5
+    ahead_1, ahead_5 = rolling_origin_forecasts(NaiveLastForecaster(), counts, holdout_minutes=10, lead=5)
+    np.testing.assert_array_equal(ahead_1[0], counts[0, 29:39])  # minute t forecast from t - 1
+    np.testing.assert_array_equal(ahead_5[0], counts[0, 25:35])  # ... and from t - 5
+
+
+def test_forecast_eval_scores_every_forecaster_and_writes_the_json_contract(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(150)
+    counts = np.stack(
+        [(t % 6 == 0) * 30, rng.poisson(20, 150), rng.poisson(0.1, 150), np.zeros(150, dtype=int)]
+    ).astype(int)
+    trace = _write_trace(tmp_path / "trace", counts)
+    settings = tmp_path / "settings.yaml"
+    tiny_lstm = {"hidden_size": 8, "num_layers": 1, "lookback_minutes": 16, "epochs": 2, "batch_size": 64}
+    settings.write_text(yaml.safe_dump({"prediction": {"horizon_minutes": 5, "lstm": tiny_lstm}}))
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "forecast-eval",
+            "--trace",
+            str(trace),
+            "--holdout-minutes",
+            "30",
+            "--json",
+            str(out),
+            "--settings",
+            str(settings),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["busy_functions"] == 2
+    assert set(report["models"]) == {"naive-last", "moving-average", "arima", "lstm", "hybrid"}
+    for figures in report["models"].values():
+        assert set(figures) == {"wape_h1", "wape_h5"} and all(v >= 0 for v in figures.values())
+    assert (
+        report["models"]["arima"]["wape_h1"] < report["models"]["naive-last"]["wape_h1"]
+    )  # the timer is learned
+    assert "hybrid" in result.output
+
+
+def test_forecast_eval_names_the_missing_trace_and_a_too_long_holdout(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["forecast-eval", "--trace", str(tmp_path / "absent")])
+    assert missing.exit_code == 2 and "absent" in missing.output
+    trace = _write_trace(tmp_path / "short", np.full((1, 30), 5))
+    too_long = runner.invoke(app, ["forecast-eval", "--trace", str(trace), "--holdout-minutes", "25"])
+    assert too_long.exit_code == 2 and "holdout-minutes" in too_long.output

@@ -1,0 +1,62 @@
+"""The global LSTM: shared training, per-function scaling, save/load with a format version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from runtime.predictor.lstm import LSTM_FORMAT_VERSION, LstmForecaster
+from runtime.settings import LstmSettings
+
+TINY = LstmSettings(
+    hidden_size=8, num_layers=1, lookback_minutes=16, epochs=15, batch_size=32, learning_rate=0.02
+)
+
+
+def _history() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    t = np.arange(240)
+    return np.stack([np.full(240, 3.0), (t % 4 == 0) * 20.0, rng.poisson(200, 240).astype(float)])
+
+
+def test_hidden_size_layers_and_lookback_come_from_settings() -> None:
+    model = LstmForecaster(TINY, horizon=4).fit(_history())
+    assert model.network.lstm.hidden_size == 8 and model.network.lstm.num_layers == 1
+    assert model.network.head.out_features == 4
+    assert model._recent.shape == (3, 16)
+
+
+def test_per_function_scaling_keeps_quiet_and_busy_functions_in_their_own_range() -> None:
+    model = LstmForecaster(TINY, horizon=4).fit(_history())
+    predicted = model.forecast(4)
+    assert predicted[0].max() < 20 and predicted[2].min() > 50
+
+
+def test_a_saved_model_loads_back_to_identical_forecasts(tmp_path: Path) -> None:
+    history = _history()
+    model = LstmForecaster(TINY, horizon=4).fit(history)
+    model.save(tmp_path / "lstm.pt")
+    loaded = LstmForecaster.load(tmp_path / "lstm.pt")
+    assert loaded.settings == TINY and loaded.horizon == 4
+    weights_before = [p.clone() for p in loaded.network.parameters()]
+    loaded.fit(history)  # a loaded model only calibrates scaling: no training
+    assert all(torch.equal(a, b) for a, b in zip(weights_before, loaded.network.parameters()))
+    np.testing.assert_allclose(loaded.forecast(9), model.forecast(9), rtol=1e-6)
+
+
+def test_a_model_saved_with_another_format_version_is_refused(tmp_path: Path) -> None:
+    model = LstmForecaster(TINY, horizon=4).fit(_history())
+    model.save(tmp_path / "lstm.pt")
+    saved = torch.load(tmp_path / "lstm.pt", weights_only=True)
+    saved["format_version"] = LSTM_FORMAT_VERSION + 1
+    torch.save(saved, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match=r"future\.pt: lstm model format_version 3 is not supported"):
+        LstmForecaster.load(tmp_path / "future.pt")
+
+
+def test_history_shorter_than_lookback_plus_horizon_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least lookback_minutes \\+ horizon = 20 minutes"):
+        LstmForecaster(TINY, horizon=4).fit(np.ones((2, 19)))
