@@ -1,0 +1,120 @@
+"""Ingest: `POST /v1/invocations` (batched, idempotent, acknowledged after commit) and range reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from runtime.api.fields import FunctionId, SourceName, UtcMinute, UtcTime
+from runtime.api.service import ServiceContext, service_context
+from runtime.store.functions import get_function
+from runtime.store.invocations import InvocationRecord, invocations_between, record_invocations
+
+MAX_RECORDS_PER_REQUEST = 50_000
+MAX_READ_SPAN = timedelta(days=31)
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+class InvocationIn(BaseModel):
+    """Invocations of one function in one minute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    function_id: FunctionId
+    minute: UtcMinute = Field(description="ISO-8601 start of the minute; UTC if no offset is given")
+    count: Annotated[int, Field(ge=0, le=2**62)]
+    duration_ms_avg: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
+
+
+class InvocationBatch(BaseModel):
+    """A batch from one source; re-sending it (e.g. after a timeout) changes nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: SourceName
+    records: Annotated[list[InvocationIn], Field(max_length=MAX_RECORDS_PER_REQUEST)]
+
+
+class Accepted(BaseModel):
+    accepted: int = Field(description="records committed (a re-sent record counts again but is stored once)")
+
+
+class StoredMinute(BaseModel):
+    minute: datetime
+    source: str
+    count: int
+    duration_ms_avg: float | None
+
+
+class InvocationSeries(BaseModel):
+    function_id: str
+    start: datetime
+    end: datetime
+    invocations: list[StoredMinute]
+
+
+class TimeRange(BaseModel):
+    """`[start, end)`; defaults to the last hour."""
+
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    source: SourceName | None = None
+
+    @model_validator(mode="after")
+    def _ordered_and_bounded(self) -> TimeRange:
+        if self.start is not None and self.end is not None:
+            if self.start >= self.end:
+                raise ValueError("start must be before end")
+            if self.end - self.start > MAX_READ_SPAN:
+                raise ValueError(f"end - start must not exceed {MAX_READ_SPAN.days} days")
+        return self
+
+
+@router.post(
+    "/invocations",
+    response_model=Accepted,
+    summary="Ingest per-minute invocation counts",
+    responses={429: {"description": "rate limit of this source exceeded"}, 503: {"description": "database down"}},
+)
+def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, Depends(service_context)]) -> object:
+    limit = context.config.ingest_requests_per_minute
+    if limit and not context.hot_state.allow(f"ingest:{batch.source}", limit):
+        return JSONResponse(
+            {"detail": f"source {batch.source!r} exceeded {limit} requests per minute"},
+            status_code=429,
+            headers={"Retry-After": "60"},
+        )
+    records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg) for r in batch.records]
+    return Accepted(accepted=record_invocations(context.engine, batch.source, records))
+
+
+@router.get(
+    "/functions/{function_id}/invocations",
+    response_model=InvocationSeries,
+    summary="Stored per-minute counts of a function in [start, end)",
+    responses={404: {"description": "unknown function"}},
+)
+def get_invocations(
+    function_id: FunctionId,
+    window: Annotated[TimeRange, Query()],
+    context: Annotated[ServiceContext, Depends(service_context)],
+) -> InvocationSeries:
+    end = window.end or (window.start + timedelta(hours=1) if window.start else datetime.now(UTC))
+    start = window.start or end - timedelta(hours=1)
+    if start >= end:
+        raise HTTPException(422, "start must be before end")
+    if get_function(context.engine, function_id) is None:
+        raise HTTPException(404, f"function {function_id!r} has no stored data")
+    rows = invocations_between(context.engine, function_id, start, end, window.source)
+    return InvocationSeries(
+        function_id=function_id,
+        start=start,
+        end=end,
+        invocations=[StoredMinute(minute=r.minute, source=r.source, count=r.count, duration_ms_avg=r.duration_ms_avg)
+                     for r in rows],
+    )

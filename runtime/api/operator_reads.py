@@ -1,0 +1,163 @@
+"""The read API for operators and dashboards: functions, forecasts, decisions, placements, cost, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from runtime.api.fields import FunctionId
+from runtime.api.service import ServiceContext, service_context
+from runtime.settings import Tier
+from runtime.store.actuation import audit_log, latest_decisions, latest_placements
+from runtime.store.cost import warm_pool_costs
+from runtime.store.forecasts import latest_forecast
+from runtime.store.functions import get_function, list_functions
+from runtime.store.registry import list_models
+from runtime.store.schema import AuditOutcome
+
+router = APIRouter(prefix="/v1", tags=["operators"])
+Context = Annotated[ServiceContext, Depends(service_context)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class FunctionOut(BaseModel):
+    id: str
+    trigger: str | None
+    memory_mb: float | None
+    tier: Tier | None
+    created_at: datetime | None
+
+
+class FunctionPage(BaseModel):
+    total: int
+    functions: list[FunctionOut]
+
+
+class ForecastOut(BaseModel):
+    function_id: str
+    window_start: datetime
+    model_version: str
+    counts: list[float]
+    concurrency: list[float] | None
+    served_from: str
+
+
+class DecisionOut(BaseModel):
+    function_id: str
+    decided_at: datetime
+    pool_size: int
+    keep_alive_s: int
+    predicted_concurrency: float
+    reason: str
+
+
+class PlacementOut(BaseModel):
+    function_id: str
+    decided_at: datetime
+    tier: Tier
+    previous_tier: Tier | None
+    objective: float | None
+
+
+class FunctionCostOut(BaseModel):
+    function_id: str
+    pool_size: int
+    memory_mb: float
+    warm_usd_per_hour: float
+
+
+class CostReport(BaseModel):
+    total_warm_usd_per_hour: float
+    functions: list[FunctionCostOut]
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    outcome: AuditOutcome
+    patch: dict[str, Any]
+    detail: str
+
+
+class ModelOut(BaseModel):
+    name: str
+    version: str
+    parameters: dict[str, Any]
+    metrics: dict[str, float]
+    created_at: datetime | None
+
+
+@router.get("/functions", response_model=FunctionPage, summary="Known functions, by id")
+def get_functions(
+    context: Context, limit: Limit = 100, offset: Annotated[int, Query(ge=0, le=2**31)] = 0
+) -> FunctionPage:
+    total, functions = list_functions(context.engine, limit=limit, offset=offset)
+    return FunctionPage(total=total, functions=[FunctionOut.model_validate(f, from_attributes=True) for f in functions])
+
+
+@router.get("/functions/{function_id}", response_model=FunctionOut, responses={404: {"description": "unknown"}})
+def get_one_function(function_id: FunctionId, context: Context) -> FunctionOut:
+    info = get_function(context.engine, function_id)
+    if info is None:
+        raise HTTPException(404, f"function {function_id!r} is unknown")
+    return FunctionOut.model_validate(info, from_attributes=True)
+
+
+@router.get(
+    "/functions/{function_id}/forecast",
+    response_model=ForecastOut,
+    summary="The latest forecast of a function (Redis first, the database when Redis is down or cold)",
+    responses={404: {"description": "no forecast stored yet"}},
+)
+def get_forecast(function_id: FunctionId, context: Context) -> ForecastOut:
+    cached = context.hot_state.get_forecast(function_id)
+    if cached is not None:
+        return ForecastOut(**cached, served_from="cache")
+    forecast = latest_forecast(context.engine, function_id)
+    if forecast is None:
+        raise HTTPException(404, f"no forecast stored for function {function_id!r} yet")
+    document = {
+        "function_id": forecast.function_id,
+        "window_start": forecast.window_start.isoformat(),
+        "model_version": forecast.model_version,
+        "counts": forecast.counts,
+        "concurrency": forecast.concurrency,
+    }
+    context.hot_state.put_forecasts({function_id: document}, ttl_s=context.config.forecast_cache_ttl_s)
+    return ForecastOut(**document, served_from="database")  # type: ignore[arg-type]
+
+
+@router.get("/decisions", response_model=list[DecisionOut], summary="Warm-pool decisions, newest first")
+def get_decisions(context: Context, function_id: FunctionId | None = None, limit: Limit = 100) -> list[DecisionOut]:
+    return [DecisionOut.model_validate(d, from_attributes=True)
+            for d in latest_decisions(context.engine, function_id, limit)]
+
+
+@router.get("/placements", response_model=list[PlacementOut], summary="Tier placements, newest first")
+def get_placements(context: Context, function_id: FunctionId | None = None, limit: Limit = 100) -> list[PlacementOut]:
+    return [PlacementOut.model_validate(p, from_attributes=True)
+            for p in latest_placements(context.engine, function_id, limit)]
+
+
+@router.get("/cost", response_model=CostReport, summary="Hourly cost of the current warm pools")
+def get_cost(context: Context, limit: Limit = 100) -> CostReport:
+    costs = warm_pool_costs(context.engine, context.settings.cost)
+    return CostReport(
+        total_warm_usd_per_hour=sum(cost.warm_usd_per_hour for cost in costs),
+        functions=[FunctionCostOut.model_validate(cost, from_attributes=True) for cost in costs[:limit]],
+    )
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Actuations against the cluster, newest first")
+def get_audit(context: Context, limit: Limit = 100) -> list[AuditOut]:
+    return [AuditOut.model_validate(entry, from_attributes=True) for entry in audit_log(context.engine, limit=limit)]
+
+
+@router.get("/models", response_model=list[ModelOut], summary="Registered forecaster versions, newest first")
+def get_models(context: Context) -> list[ModelOut]:
+    return [ModelOut.model_validate(model, from_attributes=True) for model in list_models(context.engine)]

@@ -1,0 +1,94 @@
+"""Stored forecasts: per-minute invocation counts for a window, one row per function, window and model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from runtime.store.invocations import ensure_functions
+from runtime.store.schema import Prediction
+from runtime.store.upsert import insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Predicted invocations per minute from `window_start` (and concurrency, if durations are known)."""
+
+    function_id: str
+    window_start: datetime
+    model_version: str
+    counts: list[float]
+    concurrency: list[float] | None = None
+
+
+def record_forecasts(engine: Engine, forecasts: Sequence[Forecast]) -> None:
+    """Upsert forecasts; re-forecasting the same window with the same model replaces the old one."""
+    if not forecasts:
+        return
+    rows = [
+        {
+            "function_id": forecast.function_id,
+            "window_start": forecast.window_start,
+            "model_version": forecast.model_version,
+            "counts": list(map(float, forecast.counts)),
+            "concurrency": None if forecast.concurrency is None else list(map(float, forecast.concurrency)),
+        }
+        for forecast in forecasts
+    ]
+    with engine.begin() as connection:
+        ensure_functions(connection, (forecast.function_id for forecast in forecasts))
+        statement = insert_for(connection, Prediction)
+        statement = statement.on_conflict_do_update(
+            index_elements=["function_id", "window_start", "model_version"],
+            set_={
+                "counts": statement.excluded.counts,
+                "concurrency": statement.excluded.concurrency,
+                "created_at": func.now(),
+            },
+        )
+        for start in range(0, len(rows), 5000):
+            connection.execute(statement, rows[start : start + 5000])
+
+
+def latest_forecast(engine: Engine, function_id: str) -> Forecast | None:
+    """The forecast with the latest window for a function (newest model run on ties), or None."""
+    # Core columns, not ORM objects: this is the hot read path of the forecast API.
+    query = (
+        select(Prediction.function_id, Prediction.window_start, Prediction.model_version, Prediction.counts,
+               Prediction.concurrency)
+        .where(Prediction.function_id == function_id)
+        .order_by(Prediction.window_start.desc(), Prediction.created_at.desc(), Prediction.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else Forecast(row[0], row[1], row[2], list(row[3]), row[4])
+
+
+def latest_forecasts(engine: Engine) -> list[Forecast]:
+    """Every function's latest forecast (what the warming controller reads each pass)."""
+    newest = (
+        select(Prediction.function_id, func.max(Prediction.window_start).label("window_start"))
+        .group_by(Prediction.function_id)
+        .subquery()
+    )
+    query = (
+        select(Prediction)
+        .join(
+            newest,
+            (Prediction.function_id == newest.c.function_id) & (Prediction.window_start == newest.c.window_start),
+        )
+        .order_by(Prediction.function_id, Prediction.created_at, Prediction.id)
+    )
+    with Session(engine) as session:
+        # Several models may share the newest window; the last-created one wins.
+        by_function = {row.function_id: _forecast(row) for row in session.execute(query).scalars()}
+    return list(by_function.values())
+
+
+def _forecast(row: Prediction) -> Forecast:
+    return Forecast(row.function_id, row.window_start, row.model_version, list(row.counts), row.concurrency)
