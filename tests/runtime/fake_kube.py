@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from kubernetes import client
 
@@ -23,6 +24,7 @@ class Request:
     path: str
     content_type: str
     body: Any
+    query: str = ""
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -41,6 +43,28 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
             "message": message}
+
+
+def _in_collection(object_path: str, collection: str) -> bool:
+    """Whether an object belongs to a list: its parent path, or `/apis/G/V/PLURAL` across all namespaces."""
+    parent = object_path.rsplit("/", 1)[0]
+    if parent == collection:
+        return True
+    parts = collection.strip("/").split("/")
+    if len(parts) != 4 or parts[0] != "apis":
+        return False
+    segments = parent.strip("/").split("/")
+    return len(segments) == 6 and segments[:3] == parts[:3] and segments[3] == "namespaces" and segments[5] == parts[3]
+
+
+def _matches(obj: dict[str, Any], selector: str) -> bool:
+    """Equality-based label selectors: `key`, `key=value`, comma-separated."""
+    labels = obj.get("metadata", {}).get("labels") or {}
+    for term in filter(None, selector.split(",")):
+        key, equals, value = term.partition("=")
+        if key not in labels or (equals and labels[key] != value):
+            return False
+    return True
 
 
 class FakeKube:
@@ -69,8 +93,8 @@ class FakeKube:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
-                path = self.path.split("?", 1)[0]
-                request = Request(self.command, path, self.headers.get("Content-Type", ""), body)
+                path, _, query = self.path.partition("?")
+                request = Request(self.command, path, self.headers.get("Content-Type", ""), body, query)
                 code, reply = fake.handle(request)
                 self._reply(code, reply)
 
@@ -121,7 +145,8 @@ class FakeKube:
             if request.method == "GET":
                 if path in self.objects:
                     return 200, self.objects[path]
-                items = [o for p, o in sorted(self.objects.items()) if p.rsplit("/", 1)[0] == path]
+                items = [o for p, o in sorted(self.objects.items()) if _in_collection(p, path)]
+                items = [o for o in items if _matches(o, parse_qs(request.query).get("labelSelector", [""])[0])]
                 if items or path.endswith(("/nodes", "/leases")):
                     return 200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
                 return 404, _status(404, "NotFound", f"{path} not found")

@@ -1,0 +1,127 @@
+"""The cluster as the controllers see it: the Knative Services that run functions, and the tiered nodes.
+
+A function maps to the Knative Service labelled `isf.io/function=<function id>` (the label every
+function the platform deploys carries, see `components/workloads/knative.py`), in any namespace;
+an unlabelled Service is not managed. Functions with stored data but no such Service (e.g. an
+imported trace) still get decisions, which are recorded but not actuated.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kubernetes import client, config
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.actuation.knative import GROUP, VERSION
+from runtime.placement.capacity import GPU_RESOURCE, TIER_LABEL
+from runtime.placement.problem import Resources
+from runtime.settings import Tier
+
+FUNCTION_LABEL = "isf.io/function"
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+_GIB = Decimal(2**30)
+
+
+class ControllerConfig(BaseSettings):
+    """Where a controller takes its lease and who it is (the control plane sets ISF_NAMESPACE, POD_NAME)."""
+
+    model_config = SettingsConfigDict(env_prefix="ISF_", extra="ignore", frozen=True)
+
+    namespace: str = Field(default="isf-system", description="namespace of the leader-election Lease")
+    identity: str = Field(
+        default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname(),
+        description="this replica's name in the Lease",
+    )
+    function_label: str = FUNCTION_LABEL
+
+
+def kubernetes_api_client() -> client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig ($KUBECONFIG or ~/.kube/config)."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()
+        return client.ApiClient()
+    configuration = client.Configuration()
+    config.load_kube_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionService:
+    """The Knative Service running one function: where it is, what one instance reserves, its tier now."""
+
+    function_id: str
+    namespace: str
+    name: str
+    tier: Tier | None
+    instance: Resources
+
+    @property
+    def target(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def _quantity(raw: Any) -> Decimal:
+    from kubernetes.utils.quantity import parse_quantity
+
+    return Decimal(0) if raw is None else parse_quantity(raw)
+
+
+def _instance_resources(service: dict[str, Any]) -> Resources:
+    # Requests are what the scheduler reserves; a GPU is only ever a limit.
+    containers = service.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []) or []
+    cpu = memory = gpu = Decimal(0)
+    for container in containers:
+        resources = container.get("resources", {}) or {}
+        requests, limits = resources.get("requests", {}) or {}, resources.get("limits", {}) or {}
+        cpu += _quantity(requests.get("cpu"))
+        memory += _quantity(requests.get("memory"))
+        gpu += _quantity(limits.get(GPU_RESOURCE))
+    return Resources(cpu=float(cpu), memory_gib=float(memory / _GIB), gpu=int(gpu))
+
+
+def _tier(service: dict[str, Any]) -> Tier | None:
+    selector = service.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector", {}) or {}
+    value = selector.get(TIER_LABEL)
+    return Tier(value) if value in {t.value for t in Tier} else None
+
+
+def function_services(api: client.ApiClient, label: str = FUNCTION_LABEL) -> dict[str, FunctionService]:
+    """Every labelled Knative Service in the cluster, by function id."""
+    listed: dict[str, Any] = client.CustomObjectsApi(api).list_cluster_custom_object(  # type: ignore[assignment]
+        GROUP, VERSION, "services", label_selector=label
+    )
+    found: dict[str, FunctionService] = {}
+    for item in listed.get("items", []):
+        metadata = item.get("metadata", {})
+        function_id = (metadata.get("labels") or {}).get(label)
+        if not function_id:
+            continue
+        found[function_id] = FunctionService(
+            function_id, metadata["namespace"], metadata["name"], _tier(item), _instance_resources(item)
+        )
+    return found
+
+
+def list_nodes(api: client.ApiClient) -> list[dict[str, Any]]:
+    """Every node as the API's JSON (what `runtime.placement.tier_capacities` reads)."""
+    nodes = client.CoreV1Api(api).list_node().items or []
+    serialised: list[dict[str, Any]] = [api.sanitize_for_serialization(node) for node in nodes]  # type: ignore[misc]
+    return serialised
+
+
+def tier_scheduling(tier: Tier, gpu: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """nodeSelector and tolerations for a pod in `tier` (matching `components/cluster/scheduling.py`)."""
+    selector = {TIER_LABEL: tier.value}
+    tolerations: list[dict[str, Any]] = [
+        {"key": TIER_LABEL, "operator": "Equal", "value": tier.value, "effect": "NoSchedule"}
+    ]
+    if gpu:
+        selector[GPU_NODE_LABEL] = "true"
+        tolerations.append({"key": GPU_RESOURCE, "operator": "Equal", "value": "present", "effect": "NoSchedule"})
+    return selector, tolerations

@@ -1,0 +1,104 @@
+"""Run a pass every interval in a background thread; stopping waits for the pass in progress."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+"""Returns the current time (timezone-aware); tests pass a fixed or stepping clock."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LoopMetrics:
+    """Pass timings, failures, last success and leadership per loop, registered once per registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.seconds = Histogram(
+            "isf_control_pass_seconds", "Duration of one control-loop pass", ["loop"], registry=registry,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+        )
+        self.failures = Counter(
+            "isf_control_pass_failures", "Control-loop passes that raised", ["loop"], registry=registry
+        )
+        self.last_success = Gauge(
+            "isf_control_last_success_timestamp_seconds", "Unix time of the last successful pass", ["loop"],
+            registry=registry,
+        )
+        self.leading = Gauge(
+            "isf_control_leader", "1 while this replica leads (and so acts), 0 while it stands by", ["loop"],
+            registry=registry,
+        )
+
+
+class PeriodicLoop:
+    """Calls `action` now and then every `interval_s` seconds while `may_act()` holds.
+
+    A pass that raises is logged and counted, and the loop goes on: a database or API outage must
+    not end the service, and the next pass retries.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        interval_s: float,
+        action: Callable[[], object],
+        metrics: LoopMetrics,
+        *,
+        may_act: Callable[[], bool] | None = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"loop {name!r}: interval_s must be positive, got {interval_s}")
+        self.name = name
+        self.interval_s = interval_s
+        self._action = action
+        self._metrics = metrics
+        self._may_act = may_act or (lambda: True)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> bool:
+        """One pass if allowed; True when it ran and succeeded."""
+        leading = self._may_act()
+        self._metrics.leading.labels(self.name).set(1 if leading else 0)
+        if not leading:
+            return False
+        started = time.perf_counter()
+        try:
+            self._action()
+        except Exception:
+            self._metrics.failures.labels(self.name).inc()
+            log.exception("control pass failed; retrying next interval", extra={"loop": self.name})
+            return False
+        finally:
+            self._metrics.seconds.labels(self.name).observe(time.perf_counter() - started)
+        self._metrics.last_success.labels(self.name).set(time.time())
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"loop-{self.name}", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the loop to stop and wait for the pass in progress to finish."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("control pass still running at shutdown", extra={"loop": self.name})

@@ -1,0 +1,142 @@
+"""`isf serve predictor`: retrain every retrain_interval, refresh forecasts every update_interval.
+
+A refresh feeds the minutes completed since the last one to the model (`update`, no refit), scores
+the previous 1-minute-ahead forecast against them (WAPE/MAPE metrics, per function and overall),
+and stores the next `horizon_minutes` per function in the database and Redis. Functions first seen
+after a retrain are forecast from the next retrain on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy import Engine
+
+from runtime.predictor import ForecasterName
+from runtime.services.accuracy import RollingAccuracy
+from runtime.services.loop import Clock, utc_now
+from runtime.services.training import NoHistory, TrainedModel, floor_minute, forecasts_of, train
+from runtime.settings import RuntimeSettings
+from runtime.state.hot_state import HotState
+from runtime.store.forecasts import Forecast, record_forecasts
+from runtime.store.invocations import invocation_matrix
+
+log = logging.getLogger(__name__)
+
+ACCURACY_WINDOW_MINUTES = 60
+
+
+class PredictorService:
+    """Holds the current model; `retrain` and `refresh` are the two passes its loops drive."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        hot_state: HotState,
+        settings: RuntimeSettings,
+        registry: CollectorRegistry,
+        *,
+        clock: Clock = utc_now,
+        model: ForecasterName = ForecasterName.HYBRID,
+        forecast_ttl_s: int = 900,
+    ) -> None:
+        self._engine, self._hot_state, self._settings = engine, hot_state, settings
+        self._clock, self._model_name, self._ttl_s = clock, model, forecast_ttl_s
+        self._lock = threading.Lock()
+        self._trained: TrainedModel | None = None
+        self._observed_until: datetime | None = None
+        self._last: np.ndarray | None = None
+        self._accuracy: RollingAccuracy | None = None
+        self._wape = Gauge("isf_forecast_wape", "WAPE of 1-minute-ahead forecasts over the last hour, as a ratio",
+                           ["model"], registry=registry)
+        self._mape = Gauge("isf_forecast_mape", "MAPE over minutes with invocations in the last hour, as a ratio",
+                           ["model"], registry=registry)
+        self._function_wape = Gauge("isf_function_forecast_wape", "WAPE of one function's forecasts (last hour)",
+                                    ["function"], registry=registry)
+        self._function_mape = Gauge("isf_function_forecast_mape", "MAPE of one function's forecasts (last hour)",
+                                    ["function"], registry=registry)
+        self._predicted = Gauge("isf_predicted_invocations", "Forecast invocations for the next minute",
+                                ["function"], registry=registry)
+        self._trained_at = Gauge("isf_model_last_trained_timestamp_seconds", "Unix time of the last retrain",
+                                 ["model"], registry=registry)
+
+    @property
+    def model(self) -> TrainedModel | None:
+        return self._trained
+
+    def retrain(self) -> TrainedModel | None:
+        """Fit a new version on the last history_window and swap it in; None when nothing is stored yet."""
+        now = self._clock()
+        end = floor_minute(now)
+        try:
+            trained = train(self._engine, self._settings.prediction, end, now, model=self._model_name)
+        except NoHistory as error:
+            log.info("nothing to train on yet", extra={"reason": str(error)})
+            return None
+        with self._lock:
+            self._trained, self._observed_until, self._last = trained, end, None
+            self._accuracy = RollingAccuracy(trained.function_ids, ACCURACY_WINDOW_MINUTES)
+        self._trained_at.labels(self._model_name.value).set(time.time())
+        log.info("retrained", extra={"model": trained.registered.name, "version": trained.registered.version,
+                                     "functions": len(trained.function_ids)})
+        return trained
+
+    def refresh(self) -> list[Forecast]:
+        """Update with the completed minutes, score, forecast and store; trains first if there is no model."""
+        if self._trained is None and self.retrain() is None:
+            return []
+        with self._lock:
+            trained, accuracy = self._trained, self._accuracy
+            assert trained is not None and accuracy is not None and self._observed_until is not None
+            now_minute = floor_minute(self._clock())
+            new_minutes = int((now_minute - self._observed_until).total_seconds() // 60)
+            if new_minutes < 1 and self._last is not None:
+                return []  # no minute completed since the last refresh: the stored forecast stands
+            if new_minutes >= 1:
+                observed = self._observed(trained, self._observed_until, new_minutes)
+                if self._last is not None:
+                    accuracy.observe(self._last[:, 0], observed[:, 0])
+                trained.forecaster.update(observed)
+                self._observed_until = now_minute
+            predicted = trained.forecaster.forecast(self._settings.prediction.horizon_minutes)
+            self._last = predicted
+        forecasts = forecasts_of(self._engine, trained, predicted, now_minute)
+        record_forecasts(self._engine, forecasts)
+        self._hot_state.put_forecasts(
+            {f.function_id: {"function_id": f.function_id, "window_start": f.window_start.isoformat(),
+                             "model_version": f.model_version, "counts": f.counts, "concurrency": f.concurrency}
+             for f in forecasts},
+            ttl_s=self._ttl_s,
+        )
+        self._export(trained, predicted, accuracy)
+        return forecasts
+
+    def _observed(self, trained: TrainedModel, start: datetime, minutes: int) -> np.ndarray:
+        # Rows follow the model's function order; a function silent in these minutes is all zeros.
+        ids, counts = invocation_matrix(self._engine, start, minutes)
+        positions = {f: i for i, f in enumerate(ids)}
+        observed = np.zeros((len(trained.function_ids), minutes))
+        for row, function_id in enumerate(trained.function_ids):
+            if function_id in positions:
+                observed[row] = counts[positions[function_id]]
+        return observed
+
+    def _export(self, trained: TrainedModel, predicted: np.ndarray, accuracy: RollingAccuracy) -> None:
+        for function_id, next_minute in zip(trained.function_ids, predicted[:, 0].tolist(), strict=True):
+            self._predicted.labels(function_id).set(next_minute)
+        per_function, overall = accuracy.scores()
+        for score in per_function:
+            if score.wape is not None:
+                self._function_wape.labels(score.function_id).set(score.wape)
+            if score.mape is not None:
+                self._function_mape.labels(score.function_id).set(score.mape)
+        if overall.wape is not None:
+            self._wape.labels(self._model_name.value).set(overall.wape)
+        if overall.mape is not None:
+            self._mape.labels(self._model_name.value).set(overall.mape)
+

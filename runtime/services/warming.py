@@ -1,0 +1,286 @@
+"""`isf serve warming`: every interval, turn forecasts into warm pools and keep-alive windows on Knative.
+
+For each function and each minute k of its forecast, with λ the forecast count, an instance pays for
+itself when P(invocation) x cold-start price - (1 - P) x idle memory price > the keep-alive threshold,
+P = 1 - exp(-λ) (Poisson arrivals), the rule of `runtime.warming.predictive`. A function is warm
+when that holds within the next interval; its pool is ceil(peak concurrency x prewarm_buffer) in
+[min_warm_pool, max_warm_pool] (`runtime.warming.pool`), scaled down to fit its tier's allocatable
+resources; its keep-alive (scale-down-delay) lasts through the last forecast minute where it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+from kubernetes import client
+from prometheus_client import CollectorRegistry, Gauge
+from sqlalchemy import Engine, func, select
+
+from runtime.actuation.knative import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.placement.capacity import tier_capacities
+from runtime.placement.problem import Resources
+from runtime.services.audit import AuditTrail
+from runtime.services.cluster import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.loop import Clock, utc_now
+from runtime.settings import RuntimeSettings, Tier
+from runtime.state.hot_state import HotState
+from runtime.store.actuation import PoolDecision, current_pools, record_decisions
+from runtime.store.forecasts import Forecast
+from runtime.store.functions import average_durations
+from runtime.store.schema import AuditOutcome, Function, Prediction
+from runtime.warming.pool import pool_size
+
+log = logging.getLogger(__name__)
+
+ACTOR = "warming"
+UNKNOWN_DURATION_MS = 1000.0
+"""Used until a function's duration is reported: half of all functions average under 1 s (ATC'20)."""
+UNKNOWN_MEMORY_MB = 128.0
+"""Used until a function's memory is reported: Knative's common 128 MiB request."""
+
+
+@dataclass(frozen=True, slots=True)
+class WarmingInputs:
+    """What one pass reads: every function's latest forecast, durations and memory sizes."""
+
+    forecasts: Sequence[Forecast]
+    duration_ms: Mapping[str, float]
+    memory_mb: Mapping[str, float]
+
+
+def read_inputs(engine: Engine) -> WarmingInputs:
+    """Latest forecasts, average durations and memory sizes from the store.
+
+    Reads plain columns rather than ORM objects: at 10,000 functions this is most of a pass's time.
+    """
+    newest = (
+        select(Prediction.function_id, func.max(Prediction.window_start).label("window_start"))
+        .group_by(Prediction.function_id)
+        .subquery()
+    )
+    latest = (
+        select(Prediction.function_id, Prediction.window_start, Prediction.model_version, Prediction.counts)
+        .join(newest, (Prediction.function_id == newest.c.function_id)
+              & (Prediction.window_start == newest.c.window_start))
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    with engine.connect() as connection:
+        # Several models may share the newest window; the last-created one wins.
+        forecasts = {row[0]: Forecast(*row) for row in connection.execute(latest)}
+        sized = select(Function.id, Function.memory_mb).where(Function.memory_mb > 0)
+        memory = {function_id: float(mb or 0.0) for function_id, mb in connection.execute(sized)}
+    return WarmingInputs(list(forecasts.values()), average_durations(engine), memory)
+
+
+def _ahead(forecasts: Sequence[Forecast], now: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """Counts from the current minute on (functions x longest horizon, 0-padded) and which are stale."""
+    lengths = np.array([len(f.counts) for f in forecasts], dtype=np.int64)
+    width = int(lengths.max(initial=1))
+    counts = np.zeros((len(forecasts), width))
+    for row, forecast in enumerate(forecasts):
+        counts[row, : len(forecast.counts)] = forecast.counts
+    elapsed = np.array([(now - f.window_start).total_seconds() // 60 for f in forecasts], dtype=np.int64)
+    elapsed = np.maximum(elapsed, 0)
+    columns = elapsed[:, None] + np.arange(width)[None, :]
+    valid = columns < lengths[:, None]
+    rows = np.arange(len(forecasts))[:, None]
+    ahead = np.where(valid, counts[rows, np.minimum(columns, width - 1)], 0.0)
+    return ahead, elapsed >= lengths
+
+
+def decide_pools(inputs: WarmingInputs, settings: RuntimeSettings, now: datetime) -> list[PoolDecision]:
+    """One decision per forecast function, vectorised across functions."""
+    forecasts = list(inputs.forecasts)
+    if not forecasts:
+        return []
+    warming, cost = settings.warming, settings.cost
+    ids = [f.function_id for f in forecasts]
+    ahead, stale = _ahead(forecasts, now)
+    duration = np.array([inputs.duration_ms.get(i, UNKNOWN_DURATION_MS) for i in ids])
+    memory = np.array([inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB) for i in ids])
+
+    lookahead = min(max(1, math.ceil(warming.interval / 60)), ahead.shape[1])
+    concurrency = (ahead[:, :lookahead] * duration[:, None] / 60_000.0).max(axis=1)
+    p_invoked = 1.0 - np.exp(-ahead)
+    idle_usd = memory * cost.memory_gb_second_usd * 60.0 / 1024.0
+    worth = p_invoked * cost.cold_start_usd - (1.0 - p_invoked) * idle_usd[:, None] > (
+        warming.keep_alive.cost_threshold / 60.0
+    )
+    warm = worth[:, :lookahead].any(axis=1) & ~stale
+    last_worth = np.where(worth.any(axis=1), worth.shape[1] - np.argmax(worth[:, ::-1], axis=1), 0)
+    keep_alive_min = np.where(stale, 0, np.minimum(last_worth, warming.keep_alive.max_minutes))
+    pools = pool_size(concurrency, warming, warm=warm)
+    capped = np.ceil(concurrency * warming.prewarm_buffer) > warming.max_warm_pool
+
+    decisions = []
+    for row, function_id in enumerate(ids):
+        if stale[row]:
+            reason = "forecast is stale: holding the minimum pool"
+        elif not warm[row]:
+            reason = f"expected {ahead[row, 0]:.3g} invocations this minute: idling costs more than a cold start"
+        else:
+            reason = f"expected {ahead[row, 0]:.3g} invocations this minute, peak concurrency {concurrency[row]:.3g}"
+            if capped[row]:
+                reason += f"; capped at max_warm_pool={warming.max_warm_pool}"
+        decisions.append(
+            PoolDecision(
+                function_id, now, int(pools[row]), int(keep_alive_min[row]) * 60, float(concurrency[row]), reason
+            )
+        )
+    return decisions
+
+
+def fit_to_tiers(
+    decisions: Sequence[PoolDecision],
+    services: Mapping[str, FunctionService],
+    capacity: Mapping[Tier, Resources],
+) -> list[PoolDecision]:
+    """Scale pools down, per tier, until their summed requests fit the tier's allocatable resources."""
+    by_tier: dict[Tier, list[int]] = {}
+    for index, decision in enumerate(decisions):
+        service = services.get(decision.function_id)
+        if service is not None and service.tier is not None and service.tier in capacity and decision.pool_size > 0:
+            by_tier.setdefault(service.tier, []).append(index)
+    fitted = list(decisions)
+    for tier, indexes in by_tier.items():
+        have = np.array(capacity[tier].as_tuple())
+        per_instance = np.array([services[decisions[i].function_id].instance.as_tuple() for i in indexes])
+        pools = np.array([decisions[i].pool_size for i in indexes], dtype=np.float64)
+        need = (per_instance * pools[:, None]).sum(axis=0)
+        over = need > have
+        if not over.any():
+            continue
+        scale = float(np.min(have[over] / need[over]))
+        for i, pool in zip(indexes, np.floor(pools * scale).astype(int).tolist(), strict=True):
+            fitted[i] = replace(
+                decisions[i], pool_size=pool, reason=f"{decisions[i].reason}; scaled x{scale:.2f} to fit tier {tier.value}"
+            )
+    return fitted
+
+
+def _instances_that_fit(instance: Resources, capacity: Resources) -> int | None:
+    need, have = instance.as_tuple(), capacity.as_tuple()
+    fits = [h / n for n, h in zip(need, have, strict=True) if n > 0]
+    return int(min(fits)) if fits else None
+
+
+def warm_targets(
+    decisions: Sequence[PoolDecision], services: Mapping[str, FunctionService], capacity: Mapping[Tier, Resources]
+) -> dict[str, WarmTarget]:
+    """Knative annotations per function with a Service; max-scale is what its tier could ever hold."""
+    fit_cache: dict[tuple[Tier, Resources], int | None] = {}
+    targets: dict[str, WarmTarget] = {}
+    for decision in decisions:
+        service = services.get(decision.function_id)
+        if service is None:
+            continue
+        max_scale = None
+        if service.tier is not None and service.tier in capacity:
+            key = (service.tier, service.instance)
+            if key not in fit_cache:  # functions share a handful of shapes: compute each once
+                fit_cache[key] = _instances_that_fit(service.instance, capacity[service.tier])
+            fits = fit_cache[key]
+            max_scale = fits if fits is not None and fits >= max(decision.pool_size, 1) else None
+        targets[decision.function_id] = WarmTarget(
+            service.namespace, service.name, min_scale=decision.pool_size, max_scale=max_scale,
+            scale_down_delay_s=min(decision.keep_alive_s, MAX_SCALE_DOWN_DELAY_S),
+        )
+    return targets
+
+
+@dataclass(frozen=True, slots=True)
+class WarmingPassResult:
+    """What one pass did."""
+
+    decided: int
+    changed: int
+    actuated: int
+    failed: int
+
+
+class WarmingController:
+    """One warming pass at a time: read, decide, fit to tiers, record changes, patch Knative."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        hot_state: HotState,
+        kube: client.ApiClient | None,
+        settings: RuntimeSettings,
+        registry: CollectorRegistry,
+        *,
+        clock: Clock = utc_now,
+        function_label: str = FUNCTION_LABEL,
+        resync_every: int = 10,
+    ) -> None:
+        self._engine, self._hot_state, self._kube = engine, hot_state, kube
+        self._settings, self._clock, self._label = settings, clock, function_label
+        self._resync_every = resync_every
+        self._actuator = (
+            None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
+        )
+        self._recorded: dict[str, tuple[int, int]] | None = None
+        self._applied: dict[str, WarmTarget] = {}
+        self._passes = 0
+        self._target = Gauge("isf_warm_pool_target", "Warm instances the controller asked for", ["function"],
+                             registry=registry)
+        self._size = Gauge("isf_warm_pool_size", "Warm instances held now", ["function", "tier"], registry=registry)
+
+    def run_pass(self) -> WarmingPassResult:
+        now = self._clock()
+        services: dict[str, FunctionService] = {}
+        capacity: dict[Tier, Resources] = {}
+        if self._kube is not None:
+            services = function_services(self._kube, self._label)
+            capacity = tier_capacities(list_nodes(self._kube))
+        decisions = fit_to_tiers(decide_pools(read_inputs(self._engine), self._settings, now), services, capacity)
+
+        changed = self._record_changes(decisions)
+        self._hot_state.put_decisions(
+            {d.function_id: {"function_id": d.function_id, "decided_at": d.decided_at.isoformat(),
+                             "pool_size": d.pool_size, "keep_alive_s": d.keep_alive_s,
+                             "predicted_concurrency": d.predicted_concurrency, "reason": d.reason}
+             for d in decisions},
+            ttl_s=max(10 * self._settings.warming.interval, 600),
+        )
+        for decision in decisions:
+            self._target.labels(decision.function_id).set(decision.pool_size)
+
+        resync = self._passes % self._resync_every == 0
+        self._passes += 1
+        actuated = failed = 0
+        trail = AuditTrail(ACTOR)
+        targets = warm_targets(decisions, services, capacity) if self._actuator is not None else {}
+        for decision in decisions:
+            service, target = services.get(decision.function_id), targets.get(decision.function_id)
+            if service is None or target is None or self._actuator is None:
+                continue
+            if not resync and self._applied.get(decision.function_id) == target:
+                continue
+            with trail.attempt("set-warm-pool", f"Service {service.target}", now) as attempt:
+                attempt.record(self._actuator.apply_warm(target), detail=decision.reason)
+            if attempt.outcome is AuditOutcome.FAILED:
+                failed += 1
+                continue
+            actuated += 1
+            self._applied[decision.function_id] = target
+            if attempt.outcome is AuditOutcome.APPLIED:
+                self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
+        trail.flush(self._engine)
+        log.info("warming pass", extra={"functions": len(decisions), "changed": changed, "actuated": actuated,
+                                        "failed": failed, "dry_run": self._settings.warming.dry_run})
+        return WarmingPassResult(len(decisions), changed, actuated, failed)
+
+    def _record_changes(self, decisions: Sequence[PoolDecision]) -> int:
+        # Only changes are stored: an unchanged pool every 30 s would be noise, not history.
+        if self._recorded is None:
+            self._recorded = {f: (d.pool_size, d.keep_alive_s) for f, d in current_pools(self._engine).items()}
+        changed = [d for d in decisions if self._recorded.get(d.function_id) != (d.pool_size, d.keep_alive_s)]
+        record_decisions(self._engine, changed)
+        self._recorded.update({d.function_id: (d.pool_size, d.keep_alive_s) for d in changed})
+        return len(changed)

@@ -1,0 +1,199 @@
+"""The warming service turns forecasts into warm pools on Knative: exact patches, bounds, audit, dry-run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from runtime.actuation.knative import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
+from runtime.services.loop import LoopMetrics, PeriodicLoop
+from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
+from runtime.settings import RuntimeSettings
+from runtime.state.hot_state import HotState
+from runtime.store import (
+    AuditOutcome,
+    DurationStats,
+    Forecast,
+    FunctionInfo,
+    audit_log,
+    current_pools,
+    record_durations,
+    record_forecasts,
+    upsert_functions,
+)
+from tests.runtime.fake_kube import FakeKube
+
+NOW = datetime(2024, 5, 1, 12, 0, 20, tzinfo=UTC)
+MINUTE = NOW.replace(second=0)
+KNATIVE = "/apis/serving.knative.dev/v1/namespaces/functions"
+
+
+def knative_function(kube: FakeKube, name: str, *, tier: str = "edge", cpu: str = "500m", memory: str = "256Mi",
+                     revisions: tuple[str, ...] = ("00001",)) -> None:
+    """Seed a labelled Knative Service, its Route (all traffic to the last revision) and its Revisions."""
+    kube.put(f"{KNATIVE}/services/{name}", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": "functions", "labels": {"isf.io/function": name}},
+        "spec": {"template": {"spec": {
+            "nodeSelector": {"tier": tier},
+            "containers": [{"image": name, "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}}},
+    })
+    kube.put(f"{KNATIVE}/routes/{name}", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Route", "metadata": {"name": name, "namespace": "functions"},
+        "status": {"traffic": [{"revisionName": f"{name}-{revisions[-1]}", "percent": 100}]},
+    })
+    for revision in revisions:
+        kube.put(f"{KNATIVE}/revisions/{name}-{revision}", {
+            "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+            "metadata": {"name": f"{name}-{revision}", "namespace": "functions", "annotations": {}},
+        })
+
+
+def node(kube: FakeKube, name: str, tier: str, cpu: str, memory: str) -> None:
+    kube.put(f"/api/v1/nodes/{name}", {
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"tier": tier}},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory},
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    })
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKube]:
+    with FakeKube() as fake:
+        node(fake, "edge-1", "edge", cpu="4", memory="8Gi")
+        knative_function(fake, "hello")
+        yield fake
+
+
+def forecast(engine: Engine, function_id: str, counts: list[float], *, start: datetime = MINUTE,
+             duration_ms: float = 2000.0) -> None:
+    upsert_functions(engine, [FunctionInfo(function_id, memory_mb=256.0)])
+    record_durations(engine, "trace", [DurationStats(function_id, duration_ms)])
+    record_forecasts(engine, [Forecast(function_id, start, "hybrid:test", counts)])
+
+
+def controller(engine: Engine, kube: FakeKube, **warming: object) -> WarmingController:
+    settings = RuntimeSettings.model_validate({"warming": warming})
+    return WarmingController(engine, HotState(None, CollectorRegistry()), kube.api_client(), settings,
+                             CollectorRegistry(), clock=lambda: NOW)
+
+
+def test_the_pool_is_sized_from_the_forecast_and_patched_onto_the_serving_revision(
+    engine: Engine, kube: FakeKube
+) -> None:
+    # 30 invocations/min x 2 s = 1 busy instance; x prewarm_buffer 1.5 -> 2 warm.
+    forecast(engine, "hello", [30.0] * 15)
+
+    result = controller(engine, kube).run_pass()
+
+    assert (result.decided, result.actuated, result.failed) == (1, 1, 0)
+    [patch] = kube.writes()
+    assert (patch.method, patch.path) == ("PATCH", f"{KNATIVE}/revisions/hello-00001")
+    assert patch.content_type == "application/merge-patch+json"
+    # max-scale: the edge tier's 4 CPUs hold 8 instances of 500m; keep-alive: all 15 forecast minutes.
+    assert patch.body == {"metadata": {"annotations": {MIN_SCALE: "2", MAX_SCALE: "8", SCALE_DOWN_DELAY: "900s"}}}
+    assert current_pools(engine)["hello"].pool_size == 2
+    [entry] = audit_log(engine)
+    assert (entry.actor, entry.target, entry.outcome) == ("warming", "Revision functions/hello-00001",
+                                                          AuditOutcome.APPLIED)
+    assert entry.patch == patch.body
+
+
+def test_dry_run_computes_and_audits_the_patch_but_sends_nothing(engine: Engine, kube: FakeKube) -> None:
+    forecast(engine, "hello", [30.0] * 15)
+
+    controller(engine, kube, dry_run=True).run_pass()
+
+    assert kube.writes() == []
+    [entry] = audit_log(engine)
+    assert entry.outcome is AuditOutcome.DRY_RUN
+    assert entry.patch["metadata"]["annotations"][MIN_SCALE] == "2"
+
+
+def test_an_unchanged_decision_is_neither_recorded_nor_patched_again(engine: Engine, kube: FakeKube) -> None:
+    forecast(engine, "hello", [30.0] * 15)
+    warming = controller(engine, kube)
+    warming.run_pass()
+
+    second = warming.run_pass()
+
+    assert (second.changed, second.actuated) == (0, 0)
+    assert len(kube.writes()) == 1
+    assert len(audit_log(engine)) == 1
+
+
+def test_the_pool_never_exceeds_max_warm_pool_nor_what_the_tier_can_hold(engine: Engine, kube: FakeKube) -> None:
+    forecast(engine, "hello", [1e6] * 15)
+
+    controller(engine, kube, max_warm_pool=50).run_pass()
+
+    decision = current_pools(engine)["hello"]
+    # max_warm_pool caps it at 50, then 4 CPUs / 500m per instance leave room for 8.
+    assert decision.pool_size == 8
+    assert "max_warm_pool=50" in decision.reason and "fit tier edge" in decision.reason
+    assert kube.writes()[0].body["metadata"]["annotations"][MIN_SCALE] == "8"
+
+
+def test_functions_without_a_knative_service_get_decisions_but_no_patches(engine: Engine, kube: FakeKube) -> None:
+    forecast(engine, "imported-from-a-trace", [30.0] * 15)
+
+    result = controller(engine, kube).run_pass()
+
+    assert (result.decided, result.actuated) == (1, 0)
+    assert kube.writes() == []
+    assert current_pools(engine)["imported-from-a-trace"].pool_size == 2
+
+
+def test_a_failed_patch_is_audited_and_the_other_functions_still_get_theirs(engine: Engine, kube: FakeKube) -> None:
+    knative_function(kube, "broken")
+    del kube.objects[f"{KNATIVE}/routes/broken"]
+    forecast(engine, "hello", [30.0] * 15)
+    forecast(engine, "broken", [30.0] * 15)
+
+    result = controller(engine, kube).run_pass()
+
+    assert (result.actuated, result.failed) == (1, 1)
+    outcomes = {entry.target: entry.outcome for entry in audit_log(engine)}
+    assert outcomes == {"Service functions/broken": AuditOutcome.FAILED,
+                        "Revision functions/hello-00001": AuditOutcome.APPLIED}
+
+
+def test_keep_alive_lasts_through_the_last_forecast_minute_worth_an_idle_instance() -> None:
+    inputs = WarmingInputs([Forecast("timer", MINUTE, "m", [5.0, 0.0, 0.0, 5.0] + [0.0] * 11)], {"timer": 100.0},
+                           {"timer": 128.0})
+
+    [decision] = decide_pools(inputs, RuntimeSettings(), NOW)
+
+    assert decision.keep_alive_s == 4 * 60
+    assert decision.pool_size == 1
+
+
+def test_a_rarely_invoked_function_is_not_kept_warm_because_idling_costs_more() -> None:
+    inputs = WarmingInputs([Forecast("rare", MINUTE, "m", [0.01] * 15)], {}, {"rare": 2048.0})
+
+    [decision] = decide_pools(inputs, RuntimeSettings(), NOW)
+
+    assert (decision.pool_size, decision.keep_alive_s) == (0, 0)
+
+
+def test_a_forecast_whose_window_has_passed_holds_only_the_minimum_pool() -> None:
+    old = Forecast("stale", MINUTE - timedelta(minutes=30), "m", [50.0] * 15)
+    settings = RuntimeSettings.model_validate({"warming": {"min_warm_pool": 1}})
+
+    [decision] = decide_pools(WarmingInputs([old], {}, {}), settings, NOW)
+
+    assert (decision.pool_size, decision.keep_alive_s) == (1, 0)
+    assert "stale" in decision.reason
+
+
+def test_a_follower_replica_runs_no_pass() -> None:
+    passes: list[int] = []
+    loop = PeriodicLoop("warming", 30, lambda: passes.append(1), LoopMetrics(CollectorRegistry()),
+                        may_act=lambda: False)
+
+    assert loop.run_once() is False
+    assert passes == []
