@@ -68,10 +68,10 @@ class LeaseLeadership:
         while True:
             try:
                 leaderelection.LeaderElection(self._config).run()
-            except Exception:
+            except Exception as error:
                 # The library lets transport errors escape run(); without a renewal we are no
                 # longer leader, and we campaign again after a retry period.
-                log.exception("leader election failed; campaigning again", extra={"identity": self.identity})
+                log.warning("leader election failed (%s); campaigning again", error, extra={"identity": self.identity})
                 self._leading.clear()
                 time.sleep(self._config.retry_period)
 

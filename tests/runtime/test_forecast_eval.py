@@ -94,7 +94,7 @@ def test_forecast_eval_scores_every_forecaster_and_writes_the_json_contract(tmp_
 
 
 def test_forecast_eval_names_the_missing_trace_and_a_too_long_holdout(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "400"})  # rich would otherwise elide a long temp path
     missing = runner.invoke(app, ["forecast-eval", "--trace", str(tmp_path / "absent")])
     assert missing.exit_code == 2 and "absent" in missing.output
     trace = _write_trace(tmp_path / "short", np.full((1, 30), 5))
