@@ -1,4 +1,5 @@
-"""The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane.
+"""The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane,
+then the stack's own workloads and functions.
 
 `plan` turns a `StackConfig` into every component's Args without touching the engine, so a config the
 components reject still fails before any resource is registered; `compose` registers the components.
@@ -23,7 +24,8 @@ from components.observability.prometheus_stack import MonitoringArgs
 from components.observability.tracing import otlp_endpoint
 from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
 from components.serving.stack import ServingArgs
-from infra.config import Cloud, StackConfig, StackConfigError
+from components.workloads.namespace import functions_namespace
+from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
 
 HA_REPLICAS = 2
 _ArgsT = TypeVar("_ArgsT", bound=BaseModel)
@@ -56,7 +58,7 @@ def _build(section: str, model: type[_ArgsT], data: dict[str, Any]) -> _ArgsT:
         return model.model_validate(data)
     except ValidationError as error:
         problems = [
-            (f"{section}.{'.'.join(str(p) for p in item['loc'])}".rstrip("."), item["msg"].removeprefix("Value error, "))
+            (dotted_path((section, *item["loc"])), item["msg"].removeprefix("Value error, "))
             for item in error.errors()
         ]
         raise StackConfigError("", problems) from None
@@ -227,6 +229,27 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
     return stores
 
 
+def _user_workloads(
+    config: StackConfig, kubernetes: pulumi.ProviderResource, cluster: Any, platform: list[pulumi.Resource]
+) -> None:
+    """The functions namespace, then the stack's workloads and functions once serving and monitoring are up."""
+    from components.workloads.component import FunctionArgs, KnativeFunction, Workload, WorkloadArgs
+    from components.workloads.registration import register_manifest
+
+    # Created even when the stack lists nothing: it is where `kn service create` and CI deploy functions.
+    namespace = register_manifest(
+        "isf-functions-namespace",
+        functions_namespace(config.functions_namespace),
+        pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),
+    )
+    # Knative Services and ServiceMonitors are custom resources: their CRDs come with serving and monitoring.
+    after_platform = pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *platform])
+    for spec in config.workloads:
+        Workload(f"isf-workload-{spec.name}", WorkloadArgs(spec, config.functions_namespace), after_platform)
+    for function in config.functions:
+        KnativeFunction(f"isf-function-{function.name}", FunctionArgs(function, config.functions_namespace), after_platform)
+
+
 def compose(config: StackConfig) -> PlatformPlan:
     """Register the whole platform for `config` and export its entry points; returns the plan it used."""
     from components.observability.stack import Monitoring
@@ -255,7 +278,9 @@ def compose(config: StackConfig) -> PlatformPlan:
         platform_plan.control_plane,
         pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *stores, serving, monitoring]),
     )
+    _user_workloads(config, kubernetes, cluster, [serving, monitoring])
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("platform_namespace", config.platform.namespace)
     pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)
+    pulumi.export("functions_namespace", config.functions_namespace)
     return platform_plan

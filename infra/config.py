@@ -29,6 +29,8 @@ from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
 from components.observability.tracing import TracingArgs
 from components.serving.stack import ServingArgs
+from components.workloads.knative import FunctionSpec
+from components.workloads.spec import DnsLabel, WorkloadSpec
 from runtime.settings import RuntimeSettings, Tier
 
 PROJECT = "isf"
@@ -150,14 +152,14 @@ def _merge_tier_pools(overrides: dict[Tier, TierConfig]) -> list[TierPool]:
 class StackConfig(_Strict):
     """Everything one stack can set; each field is one top-level Pulumi config key (`isf:<field>`)."""
 
-    cloud: Cloud = Cloud.AWS
+    cloud: Cloud = Field(default=Cloud.AWS, description="where the cluster comes from (existing = a kubeconfig/context)")
     region: str = Field(default="", description="empty = us-east-1 on AWS, europe-west1 on GCP")
     zones: list[str] = Field(default_factory=list, description="empty = the region's first zone_count zones")
     zone_count: Annotated[int, Field(ge=2, le=6)] | None = Field(default=None, description="empty = 3 if HA else 2")
     high_availability: bool = Field(
         default=False, description="multi-AZ data stores, 3 zones, deletion protection, replicated control plane"
     )
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$")] = "1.33"
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$", description="minor version, like 1.33")] = "1.33"
     aws: AwsConfig = AwsConfig()
     gcp: GcpConfig = GcpConfig()
     existing: ExistingClusterArgs = Field(
@@ -172,6 +174,15 @@ class StackConfig(_Strict):
     monitoring: MonitoringConfig = MonitoringConfig()
     platform: PlatformConfig = PlatformConfig()
     runtime: RuntimeSettings = RuntimeSettings()
+    functions_namespace: DnsLabel = Field(
+        default="functions", description="namespace of the stack's workloads and functions, created with Istio injection"
+    )
+    workloads: list[WorkloadSpec] = Field(
+        default_factory=list, description="long-running Deployments (Service, NetworkPolicy, PDB, HPA derived)"
+    )
+    functions: list[FunctionSpec] = Field(
+        default_factory=list, description="Knative Services, scaled per request, warmed and placed by the platform"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -233,6 +244,7 @@ class StackConfig(_Strict):
                 for store in ("postgres", "redis")
                 if getattr(self, store).mode is StoreMode.MANAGED
             ]
+        problems += self._user_workload_problems()
         try:
             check_channels(self.runtime.alerts, self.monitoring.smtp)
         except ValueError as error:
@@ -240,6 +252,30 @@ class StackConfig(_Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _user_workload_problems(self) -> list[str]:
+        """Names clash within the shared namespace; GPU requests the GPU pool cannot serve."""
+        problems: list[str] = []
+        first_use: dict[str, str] = {}
+        specs: list[tuple[str, WorkloadSpec | FunctionSpec]] = [
+            *((f"workloads[{i}]", spec) for i, spec in enumerate(self.workloads)),
+            *((f"functions[{i}]", spec) for i, spec in enumerate(self.functions)),
+        ]
+        for path, spec in specs:
+            if spec.name in first_use:
+                problems.append(f"{path}.name: {spec.name!r} is already used by {first_use[spec.name]} "
+                                f"(workloads and functions share namespace {self.functions_namespace!r})")
+            first_use.setdefault(spec.name, path)
+            if spec.gpus == 0 or self.cloud is Cloud.EXISTING:
+                continue  # on a cluster you bring, its GPU nodes are its owner's business
+            if not self.gpu.enabled:
+                problems.append(f"{path}.gpus: asks for {spec.gpus} GPU(s) but the GPU pool is off (gpu.enabled)")
+            elif spec.tier is not self.gpu.tier:
+                problems.append(f"{path}.tier: GPU pods run in the GPU pool's tier {self.gpu.tier.value!r} "
+                                f"(got {spec.tier.value!r}); set gpu.tier or this tier")
+            elif spec.gpus > self.gpu.gpus_per_node:
+                problems.append(f"{path}.gpus: {spec.gpus} exceeds gpu.gpus_per_node ({self.gpu.gpus_per_node})")
+        return problems
 
     @property
     def effective_zone_count(self) -> int:
@@ -281,7 +317,7 @@ class StackConfigError(ValueError):
     def from_validation(cls, error: ValidationError, source: str) -> StackConfigError:
         problems: list[tuple[str, str]] = []
         for item in error.errors():
-            path = ".".join(str(part) for part in item["loc"]).replace(".[key]", "")
+            path = dotted_path(item["loc"])
             message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 problems.append((path, "unknown key (check its spelling)"))
@@ -289,13 +325,26 @@ class StackConfigError(ValueError):
                 # Validators report "sub.path: message" lines for problems below or across their field.
                 for line in message.splitlines():
                     sub, text = _split_path(line)
-                    problems.append((".".join(p for p in (path, sub) if p), text))
+                    # A field validator may name its own field again ("cpu_request: ...").
+                    joined = path if path.endswith(f".{sub}") or path == sub else ".".join(p for p in (path, sub) if p)
+                    problems.append((joined, text))
             else:
                 scalar = isinstance(item.get("input"), str | int | float | bool)
                 if scalar and not _is_secret_path(path) and "got" not in message:
                     message = f"{message} (got {item['input']!r})"
                 problems.append((path, message))
         return cls(source, problems)
+
+
+def dotted_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the path users write: `functions[1].tier`, `tiers.edge`."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "[key]":  # pydantic's marker for a bad dict key; the key itself is already in the path
+            path += f".{part}" if path else part
+    return path
 
 
 def _split_path(line: str) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from infra.mocks import RecordingMocks, Records, run_program
 from infra.render import Rendered, render_stack
@@ -154,3 +155,55 @@ def render() -> Callable[..., Rendered]:
         return cache[key]
 
     return _render
+
+
+Render = Callable[..., Rendered]
+
+# (stack, overrides): both stack files as written, each moved to the other cloud, and staging on a cluster
+# you already run (`{kubeconfig}` is a kubeconfig file written for the test session).
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "staging-aws": ("staging", ()),
+    "production-gcp": ("production", ()),
+    "production-aws": ("production", ("cloud=aws", "region=eu-west-1")),
+    "staging-gcp": ("staging", ("cloud=gcp", "region=us-central1", "gcp.project=isf-staging")),
+    "staging-existing": ("staging", ("cloud=existing", "existing.kubeconfig={kubeconfig}", "existing.context=lab-admin")),
+}
+
+# What a team adds to staging with --set: an exposed, scraped API and a GPU function on the GPU pool's tier.
+USER_OVERRIDES = (
+    (
+        "workloads=[{name: orders-api, image: 'ghcr.io/acme/orders:1.4.2', tier: regional, expose: http,"
+        " ports: [{name: http, container_port: 8080}], metrics: {port: http}, autoscaling: {max_replicas: 6},"
+        " disruption_budget: {min_available: 1}}]"
+    ),
+    "functions[1]={name: embed, image: 'ghcr.io/acme/embed:0.3', tier: cloud, gpus: 1}",
+)
+
+LAB_KUBECONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [{"name": "lab", "cluster": {"server": "https://lab.example:6443", "certificate-authority-data": "Q0E="}}],
+    "users": [{"name": "lab", "user": {"token": "lab-token-do-not-print"}}],
+    "contexts": [
+        {"name": "lab", "context": {"cluster": "lab", "user": "lab"}},
+        {"name": "lab-admin", "context": {"cluster": "lab", "user": "lab", "namespace": "default"}},
+    ],
+    "current-context": "lab",
+}
+
+
+@pytest.fixture(scope="session")
+def lab_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(yaml.safe_dump(LAB_KUBECONFIG))
+    return path
+
+
+def render_variant(render: Render, name: str, kubeconfig: Path) -> Rendered:
+    stack, overrides = VARIANTS[name]
+    return render(stack, *(o.format(kubeconfig=kubeconfig) for o in overrides))
+
+
+@pytest.fixture(params=list(VARIANTS))
+def variant(request: pytest.FixtureRequest, render: Render, lab_kubeconfig: Path) -> Rendered:
+    return render_variant(render, request.param, lab_kubeconfig)

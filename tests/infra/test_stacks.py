@@ -3,55 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.render import REDACTED, Rendered
-from tests.infra.conftest import validate_manifests
-
-# (stack, overrides): both stack files as written, each moved to the other cloud, and staging on a cluster
-# you already run (`{kubeconfig}` is a kubeconfig file written for the test session).
-VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "staging-aws": ("staging", ()),
-    "production-gcp": ("production", ()),
-    "production-aws": ("production", ("cloud=aws", "region=eu-west-1")),
-    "staging-gcp": ("staging", ("cloud=gcp", "region=us-central1", "gcp.project=isf-staging")),
-    "staging-existing": ("staging", ("cloud=existing", "existing.kubeconfig={kubeconfig}", "existing.context=lab-admin")),
-}
-Render = Callable[..., Rendered]
-
-LAB_KUBECONFIG = {
-    "apiVersion": "v1",
-    "kind": "Config",
-    "clusters": [{"name": "lab", "cluster": {"server": "https://lab.example:6443", "certificate-authority-data": "Q0E="}}],
-    "users": [{"name": "lab", "user": {"token": "lab-token-do-not-print"}}],
-    "contexts": [
-        {"name": "lab", "context": {"cluster": "lab", "user": "lab"}},
-        {"name": "lab-admin", "context": {"cluster": "lab", "user": "lab", "namespace": "default"}},
-    ],
-    "current-context": "lab",
-}
-
-
-@pytest.fixture(scope="session")
-def lab_kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("kube") / "config"
-    path.write_text(yaml.safe_dump(LAB_KUBECONFIG))
-    return path
-
-
-def render_variant(render: Render, name: str, kubeconfig: Path) -> Rendered:
-    stack, overrides = VARIANTS[name]
-    return render(stack, *(o.format(kubeconfig=kubeconfig) for o in overrides))
-
-
-@pytest.fixture(params=list(VARIANTS))
-def variant(request: pytest.FixtureRequest, render: Render, lab_kubeconfig: Path) -> Rendered:
-    return render_variant(render, request.param, lab_kubeconfig)
+from tests.infra.conftest import VARIANTS, Render, render_variant, validate_manifests
 
 
 def _of(rendered: Rendered, type_: str) -> list[dict[str, Any]]:
