@@ -20,7 +20,7 @@ from components.cluster.existing import ExistingClusterArgs, KubeconfigError, lo
 from components.cluster.gke import GkeClusterArgs
 from components.data.postgres_store import SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
-from components.observability.prometheus_stack import MonitoringArgs
+from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
 from components.observability.tracing import otlp_endpoint
 from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
 from components.serving.stack import ServingArgs
@@ -159,6 +159,7 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "image": config.platform.image,
             "settings": config.runtime,
             "otlp_endpoint": otlp_endpoint(monitoring.namespace) if monitoring.tracing.enabled else None,
+            "prometheus_url": prometheus_url(monitoring.namespace),
         },
     )
     return PlatformPlan(config, _cluster_args(config), postgres, redis, serving, monitoring, control_plane)

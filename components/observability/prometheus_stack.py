@@ -40,6 +40,15 @@ class MonitoringArgs(BaseModel):
     values: dict[str, Any] = {}
 
 
+RELEASE = "prometheus"
+
+
+def prometheus_url(namespace: str) -> str:
+    """The in-cluster query URL of the chart's Prometheus (its fullname truncates to 26 characters)."""
+    fullname = f"{RELEASE}-kube-prometheus-stack"[:26].rstrip("-")
+    return f"http://{fullname}-prometheus.{namespace}.svc:9090"
+
+
 def prometheus_stack_values(args: MonitoringArgs) -> Values:
     """Final chart values; no secret appears in them (Grafana and Alertmanager read Secrets)."""
     data_sources: list[dict[str, Any]] = []

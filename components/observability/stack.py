@@ -14,6 +14,7 @@ from components.observability.prometheus_stack import (
     GRAFANA_SECRET,
     GRAFANA_USER_KEY,
     PROMETHEUS_STACK_CHART,
+    RELEASE,
     MonitoringArgs,
     prometheus_stack_values,
 )
@@ -58,7 +59,7 @@ class Monitoring(pulumi.ComponentResource):
         channel_secret = register_manifest(f"{name}-alert-channels", _secret(SECRET_NAME, ns, dict(channels)), in_namespace)
 
         self.chart = helm_chart(
-            f"{name}-prometheus-stack", PROMETHEUS_STACK_CHART, release="prometheus", namespace=ns,
+            f"{name}-prometheus-stack", PROMETHEUS_STACK_CHART, release=RELEASE, namespace=ns,
             values=prometheus_stack_values(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[grafana_secret, channel_secret]),
         )

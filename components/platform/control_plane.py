@@ -95,6 +95,9 @@ class ControlPlaneArgs(_Strict):
     redis_cluster: bool = True
     services: dict[ServiceRole, ServiceSize] = Field(default_factory=_default_sizes)
     otlp_endpoint: str | None = Field(default=None, description="OTLP/gRPC collector, e.g. Jaeger's")
+    prometheus_url: str | None = Field(
+        default=None, description="Prometheus query API; the api service collects Knative request counts from it"
+    )
 
 
 def _labels() -> dict[str, str]:
@@ -164,6 +167,8 @@ def service_spec(role: ServiceRole, args: ControlPlaneArgs) -> WorkloadSpec:
     env: dict[str, str] = {SETTINGS_FILE_ENV: f"{SETTINGS_DIR}/{SETTINGS_KEY}", "ISF_SERVICE": role.value,
                            "ISF_NAMESPACE": args.namespace, "ISF_HTTP_PORT": str(HTTP_PORT),
                            "ISF_REDIS_CLUSTER": str(args.redis_cluster).lower()}
+    if role is ServiceRole.API and args.prometheus_url is not None:
+        env["ISF_PROMETHEUS_URL"] = args.prometheus_url
     if args.otlp_endpoint is not None:
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp_endpoint, "OTEL_SERVICE_NAME": f"isf-{role.value}"}
     return WorkloadSpec(

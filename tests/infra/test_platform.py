@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from components.observability.prometheus_stack import prometheus_url
 from components.platform import ControlPlane, ControlPlaneArgs, ServiceRole
 from components.platform.control_plane import (
     SERVICE_ACCOUNT,
@@ -86,3 +87,12 @@ def test_control_plane_component_registers_four_services_and_the_config(run_pulu
     assert records.one("kubernetes:core/v1:ConfigMap").plain_inputs["metadata"]["name"] == "isf-settings"
     assert records.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
     assert len(records.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 4
+
+
+def test_only_the_api_collects_knative_request_counts_from_prometheus() -> None:
+    # The chart's well-known Service for release "prometheus" (its fullname is cut at 26 characters).
+    url = "http://prometheus-kube-prometheus-prometheus.monitoring.svc:9090"
+    assert prometheus_url("monitoring") == url
+    args = ControlPlaneArgs(namespace="serverless-system", prometheus_url=url)
+    collectors = {spec.name for spec in control_plane_specs(args) if spec.env.get("ISF_PROMETHEUS_URL") == url}
+    assert collectors == {"isf-api"}
