@@ -209,16 +209,18 @@ class WorkloadSpec(_Spec):
         port_names = [port.name for port in self.ports]
         if len(set(port_names)) != len(port_names):
             raise ValueError(f"ports: names must be unique (got {port_names})")
+        # HTTP probes and metrics scrapes speak TCP: a UDP-only port would fail them forever.
+        tcp_names = [port.name for port in self.ports if port.protocol is Protocol.TCP]
         for role, probe in self._probe_items():
             if probe.path is not None:
-                port = probe.port or (port_names[0] if port_names else None)
-                if port not in port_names:
+                port = probe.port or (tcp_names[0] if tcp_names else None)
+                if port not in tcp_names:
                     raise ValueError(
-                        f"probes.{role}: an HTTP probe needs a declared port "
-                        f"(got {probe.port!r}, ports are {port_names}); use 'command' or probes=None"
+                        f"probes.{role}: an HTTP probe needs a declared TCP port "
+                        f"(got {probe.port!r}, TCP ports are {tcp_names}); use 'command' or probes=None"
                     )
-        if self.metrics is not None and self.metrics.port not in port_names:
-            raise ValueError(f"metrics.port {self.metrics.port!r} is not one of the ports {port_names}")
+        if self.metrics is not None and self.metrics.port not in tcp_names:
+            raise ValueError(f"metrics.port {self.metrics.port!r} is not one of the TCP ports {tcp_names}")
         if self.expose is not Exposure.NONE and not self.ports:
             raise ValueError(f"expose={self.expose.value} needs at least one port")
         volume_names = [volume.name for volume in self.volumes]
@@ -234,5 +236,5 @@ class WorkloadSpec(_Spec):
         return [(role, probe) for role, probe in candidates.items() if probe is not None]
 
     def probe_port(self, probe: Probe) -> str:
-        """The port an HTTP probe targets: its own, else the first declared port."""
-        return probe.port or self.ports[0].name
+        """The port an HTTP probe targets: its own, else the first declared TCP port."""
+        return probe.port or next(port.name for port in self.ports if port.protocol is Protocol.TCP)

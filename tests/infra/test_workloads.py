@@ -143,6 +143,10 @@ def test_secret_env_is_a_secret_key_ref_never_a_literal() -> None:
         ({"metrics": {"port": "nope"}}, "metrics.port 'nope'"),
         ({"ports": [], "expose": "http", "probes": None, "metrics": None}, "expose=http needs at least one port"),
         ({"ports": [], "expose": "none", "metrics": None}, "probes.liveness"),
+        (
+            {"ports": [{"name": "udp", "container_port": 9000, "protocol": "UDP"}], "metrics": None},
+            "probes.liveness: an HTTP probe needs a declared TCP port",
+        ),
         ({"autoscaling": {"min_replicas": 5, "max_replicas": 2}}, "min_replicas (5) must not exceed max_replicas (2)"),
         ({"volumes": [{"name": "data", "mount_path": "/d", "source": "secret"}]}, "needs 'source_name'"),
         ({"gpus": -1}, "gpus"),
