@@ -140,8 +140,10 @@ class CostSettings(_Strict):
 
     target_cost_reduction: Annotated[float, Field(ge=0, lt=1)] = 0.30
     memory_gb_second_usd: Annotated[float, Field(ge=0)] = 0.0000166667
-    # 0.01 USD is about 10,000 MB-minutes of idle memory at the default memory price.
-    cold_start_usd: Annotated[float, Field(gt=0, description="price of one cold start's user-visible delay")] = 0.01
+    # 0.02 USD is about 20,000 MB-minutes of idle memory at the default memory price: the largest
+    # price at which the predictive policy stays within fixed-10's memory on the 8-hour tuning trace
+    # (benchmarks/warming_bench.py, docs/warming.md).
+    cold_start_usd: Annotated[float, Field(gt=0, description="price of one cold start's user-visible delay")] = 0.02
     tier_cpu_hour_usd: dict[Tier, Annotated[float, Field(ge=0)]] = {
         Tier.EDGE: 0.060,
         Tier.REGIONAL: 0.040,

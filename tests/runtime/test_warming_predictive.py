@@ -131,13 +131,13 @@ def test_config_rejects_bad_knobs_naming_the_field():
 def test_the_factory_prices_the_policy_from_runtime_settings():
     settings = RuntimeSettings.model_validate(
         {
-            "cost": {"cold_start_usd": 0.02},
+            "cost": {"cold_start_usd": 0.05},
             "warming": {"keep_alive": {"cost_threshold": 0.0, "max_minutes": 90}},
         }
     )
     policy = make_predictive_policy(settings)
     assert policy.name == "predictive"
-    assert policy.config.cold_start_usd == 0.02
+    assert policy.config.cold_start_usd == 0.05
     assert policy.config.horizon_minutes == 90
     assert policy.config.cost_threshold_usd_per_hour == 0.0
 
