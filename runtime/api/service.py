@@ -34,6 +34,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.api.config import ServiceConfig
+from runtime.api.tracing import instrument_service
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
 from runtime.store.engine import open_engine
@@ -172,6 +173,7 @@ def create_service_app(
     app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=lifespan)
     app.state.context = context
     app.add_middleware(_RequestMetrics, service=name, registry=registry)
+    instrument_service(app, engine, name)  # OTLP spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     async def database_error(_: Request, error: Exception) -> Response:
         if _is_database_outage(error):

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,8 @@ class PeriodicLoop:
     """Calls `action` now and then every `interval_s` seconds while `may_act()` holds.
 
     A pass that raises is logged and counted, and the loop goes on: a database or API outage must
-    not end the service, and the next pass retries.
+    not end the service, and the next pass retries. Each pass is a trace span (a no-op unless the
+    service turned tracing on), so its SQL and Kubernetes calls show up under it in Jaeger.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class PeriodicLoop:
         metrics: LoopMetrics,
         *,
         may_act: Callable[[], bool] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"loop {name!r}: interval_s must be positive, got {interval_s}")
@@ -64,6 +68,7 @@ class PeriodicLoop:
         self._action = action
         self._metrics = metrics
         self._may_act = may_act or (lambda: True)
+        self._tracer = tracer or trace.get_tracer(__name__)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -74,14 +79,18 @@ class PeriodicLoop:
         if not leading:
             return False
         started = time.perf_counter()
-        try:
-            self._action()
-        except Exception:
-            self._metrics.failures.labels(self.name).inc()
-            log.exception("control pass failed; retrying next interval", extra={"loop": self.name})
-            return False
-        finally:
-            self._metrics.seconds.labels(self.name).observe(time.perf_counter() - started)
+        with self._tracer.start_as_current_span(f"{self.name} pass", attributes={"isf.loop": self.name}) as span:
+            try:
+                self._action()
+            except Exception as error:
+                # Caught here, so the span would not see it: record it for the trace view as well.
+                span.record_exception(error)
+                span.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
+                self._metrics.failures.labels(self.name).inc()
+                log.exception("control pass failed; retrying next interval", extra={"loop": self.name})
+                return False
+            finally:
+                self._metrics.seconds.labels(self.name).observe(time.perf_counter() - started)
         self._metrics.last_success.labels(self.name).set(time.time())
         return True
 
