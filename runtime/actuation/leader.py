@@ -68,7 +68,7 @@ class LeaseLeadership:
         while True:
             try:
                 leaderelection.LeaderElection(self._config).run()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any failure must not end the campaign
                 # The library lets transport errors escape run(); without a renewal we are no
                 # longer leader, and we campaign again after a retry period.
                 log.warning("leader election failed (%s); campaigning again", error, extra={"identity": self.identity})
