@@ -4,7 +4,7 @@ predictor service (hourly) and `isf train`."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from runtime.predictor.hybrid import HybridForecaster
 from runtime.predictor.lstm import LstmForecaster
 from runtime.services.accuracy import score_rows
 from runtime.settings import PredictionSettings
-from runtime.store.forecasts import Forecast
+from runtime.store.forecasts import Forecast, record_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.invocations import invocation_matrix
 from runtime.store.registry import RegisteredModel, register_model
@@ -62,9 +62,18 @@ def history(
     return ids, counts
 
 
-def holdout_metrics(
+@dataclass(frozen=True)
+class Holdout:
+    """Rolling-origin forecasts of the last minutes of history, and their scores."""
+
+    ahead_1: np.ndarray
+    """functions x holdout minutes: each minute's count as forecast one minute earlier."""
+    metrics: dict[str, float]
+
+
+def score_holdout(
     model: ForecasterName, settings: PredictionSettings, counts: np.ndarray, holdout_minutes: int
-) -> dict[str, float]:
+) -> Holdout:
     """Rolling-origin WAPE/MAPE 1 and 5 minutes ahead over the last `holdout_minutes` (absent when undefined)."""
     ahead_1, ahead_5 = rolling_origin_forecasts(make_forecaster(model, settings), counts.astype(float),
                                                 holdout_minutes, lead=5)
@@ -73,7 +82,7 @@ def holdout_metrics(
     _, one = score_rows(ids, ahead_1, actual)
     _, five = score_rows(ids, ahead_5, actual)
     metrics = {"wape_h1": one.wape, "mape_h1": one.mape, "wape_h5": five.wape, "mape_h5": five.mape}
-    return {name: value for name, value in metrics.items() if value is not None}
+    return Holdout(ahead_1, {name: value for name, value in metrics.items() if value is not None})
 
 
 def _lstm_of(model: Forecaster) -> LstmForecaster | None:
@@ -119,7 +128,7 @@ def train(
     """Fit `model` on [end - window, end), optionally score a holdout first, and register the version."""
     window_s = window_s or settings.history_window
     ids, counts = history(engine, end, window_s, function_ids)
-    metrics = holdout_metrics(model, settings, counts, holdout_minutes) if holdout_minutes else {}
+    holdout = score_holdout(model, settings, counts, holdout_minutes) if holdout_minutes else None
     forecaster = make_forecaster(model, settings).fit(counts.astype(float))
     registered = RegisteredModel(
         name=model.value,
@@ -132,18 +141,33 @@ def train(
             "function_ids": ids if function_ids is not None else "all",
             "holdout_minutes": holdout_minutes,
         },
-        metrics=metrics,
+        metrics={} if holdout is None else holdout.metrics,
         blob=weights_blob(forecaster),
     )
     register_model(engine, registered)
-    return TrainedModel(forecaster, ids, end, registered)
+    trained = TrainedModel(forecaster, ids, end, registered)
+    if holdout is not None:
+        # Stored like live 1-minute-ahead forecasts, so `isf check-model-performance` can score a
+        # model right after training, before the predictor service has produced any.
+        holdout_start, durations = end - timedelta(minutes=holdout_minutes), average_durations(engine)
+        record_forecasts(engine, [
+            forecast
+            for minute in range(holdout_minutes)
+            for forecast in forecasts_of(engine, trained, holdout.ahead_1[:, minute : minute + 1],
+                                         holdout_start + timedelta(minutes=minute), durations)
+        ])
+    return trained
 
 
 def forecasts_of(
-    engine: Engine, trained: TrainedModel, predicted: np.ndarray, window_start: datetime
+    engine: Engine,
+    trained: TrainedModel,
+    predicted: np.ndarray,
+    window_start: datetime,
+    durations: Mapping[str, float] | None = None,
 ) -> list[Forecast]:
     """Store-ready forecasts of `predicted` (functions x horizon), with concurrency where durations are known."""
-    durations = average_durations(engine)
+    durations = average_durations(engine) if durations is None else durations
     known = np.array([f in durations for f in trained.function_ids])
     concurrency = expected_concurrency(predicted, np.array([durations.get(f, 0.0) for f in trained.function_ids]))
     version = f"{trained.registered.name}:{trained.registered.version}"

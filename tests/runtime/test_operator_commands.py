@@ -106,6 +106,23 @@ def test_check_model_performance_scores_stored_forecasts_and_alarms_above_the_ma
     assert "above the 0.0% alarm" in strict.output
 
 
+def test_right_after_training_check_model_performance_scores_the_holdout_forecasts(
+    isf: CliRunner, engine: Engine, tmp_path: Path
+) -> None:
+    assert isf.invoke(app, ["train", "--all", "--model", "moving-average", "--holdout-minutes", "30"]).exit_code == 0
+    scores = tmp_path / "scores.json"
+
+    result = isf.invoke(app, ["check-model-performance", "--window-minutes", "30", "--mape-alarm", "100",
+                              "--json", str(scores)])
+
+    assert result.exit_code == 0, result.output
+    rows = {row["function_id"]: row for row in __import__("json").loads(scores.read_text())}
+    assert rows["busy"]["minutes"] == 30
+    # The stored holdout forecasts are the ones the registered version was scored on.
+    [model] = list_models(engine)
+    assert rows[None]["wape"] == pytest.approx(model.metrics["wape_h1"])
+
+
 def test_check_model_performance_without_forecasts_says_to_train_first(isf: CliRunner) -> None:
     result = isf.invoke(app, ["check-model-performance"])
 
