@@ -9,6 +9,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///isf.sqlite3"
+# PostgreSQL connections kept open per process; the services run this many request threads to match.
+POOL_SIZE = 20
 
 
 class DatabaseUrlError(ValueError):
@@ -40,7 +42,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_engine(url: str = DEFAULT_DATABASE_URL, *, pool_size: int = 20) -> Engine:
+def open_engine(url: str = DEFAULT_DATABASE_URL, *, pool_size: int = POOL_SIZE) -> Engine:
     """An engine for `url` with the settings the services rely on (bounded pool, short connect timeout)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":

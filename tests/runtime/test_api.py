@@ -205,3 +205,23 @@ def test_a_database_outage_answers_503_with_retry_after(tmp_path: object) -> Non
         assert response.status_code == 503 and response.headers["Retry-After"] == "7"
         ready = unreachable.get("/readyz")
         assert ready.status_code == 503 and ready.json()["database"].startswith("unavailable")
+
+
+def test_service_freezes_startup_objects_and_runs_one_request_thread_per_connection(client: TestClient) -> None:
+    # Full collections of start-up objects stalled the event loop for ~100 ms; more request threads
+    # than pooled connections opened and closed extra PostgreSQL backends under load.
+    import gc
+
+    from runtime.store.engine import POOL_SIZE
+
+    assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() > 0
+    assert client.portal is not None
+    # The limiter belongs to the service's event loop, so it is read from inside that loop.
+    assert client.portal.call(_default_thread_tokens) == POOL_SIZE
+
+
+def _default_thread_tokens() -> float:
+    from anyio import to_thread
+
+    return to_thread.current_default_thread_limiter().total_tokens
