@@ -43,11 +43,18 @@ class FunctionArgs:
     namespace: str
 
 
+# After creation the placement service owns where a function runs: it patches these fields, and a
+# later `pulumi up` must not move the function back to its declared (initial) tier.
+PLACEMENT_OWNED_FIELDS = ["spec.template.spec.nodeSelector", "spec.template.spec.tolerations"]
+
+
 class KnativeFunction(pulumi.ComponentResource):
-    """A Knative Service for one function."""
+    """A Knative Service for one function; its declared tier is the initial placement."""
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("isf:workloads:KnativeFunction", name, None, opts)
         manifest = knative_service(args.spec, args.namespace)
-        (self.service,) = register_manifests(name, [manifest], pulumi.ResourceOptions(parent=self))
+        (self.service,) = register_manifests(
+            name, [manifest], pulumi.ResourceOptions(parent=self, ignore_changes=PLACEMENT_OWNED_FIELDS)
+        )
         self.register_outputs({"name": args.spec.name, "namespace": args.namespace})

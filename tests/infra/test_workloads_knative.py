@@ -73,3 +73,13 @@ def test_cluster_local_function_carries_the_visibility_label() -> None:
 def test_bad_function_specs_fail_naming_the_field(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         FunctionSpec.model_validate({"name": "f", "image": "i"} | changes)
+
+
+def test_pulumi_leaves_the_fields_placement_patches_to_the_placement_service() -> None:
+    from components.workloads.component import PLACEMENT_OWNED_FIELDS
+    from runtime.actuation.knative import PlacementTarget, placement_patch
+
+    patch = placement_patch({}, PlacementTarget("functions", "f", {"tier": "edge"}, []))
+    assert patch is not None
+    patched = {f"spec.template.spec.{field}" for field in patch["spec"]["template"]["spec"]}
+    assert patched == set(PLACEMENT_OWNED_FIELDS)
