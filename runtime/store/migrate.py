@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -19,9 +19,17 @@ def _config(connection: Connection) -> Config:
     return config
 
 
+# Every replica of every service upgrades when it starts. On PostgreSQL they take turns under this
+# transaction-scoped advisory lock (DDL is transactional there): the first one migrates, the others
+# wait, then find the schema at head. Without it, concurrent first starts fail or deadlock.
+MIGRATION_LOCK_KEY = 0x1_5F_0001
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (the latest by default)."""
+    """Bring the schema up to `revision` (the latest by default), one process at a time."""
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         command.upgrade(_config(connection), revision)
         connection.commit()
 

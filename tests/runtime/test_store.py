@@ -87,6 +87,38 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(empty_d
     engine.dispose()
 
 
+def test_services_starting_together_on_an_empty_postgresql_migrate_once_without_errors(
+    empty_database_url: str,
+) -> None:
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("concurrent first starts matter on the shared PostgreSQL; set DATABASE_URL (CI does)")
+    import threading
+    import time
+
+    errors: list[BaseException] = []
+
+    def start_one_service() -> None:
+        engine = open_engine(empty_database_url)
+        try:
+            upgrade(engine)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start_one_service, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "concurrent upgrades deadlocked"
+    assert errors == []
+    engine = open_engine(empty_database_url)
+    assert current_revision(engine) is not None
+    engine.dispose()
+
+
 def test_migrations_produce_exactly_the_declared_schema(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
