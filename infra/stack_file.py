@@ -144,7 +144,9 @@ def read_stack_file(path: Path, overrides: list[str] | None = None) -> EngineCon
     """Read a stack file into engine config, with `--set` overrides and secret placeholders applied."""
     source = path.name + (f" (with --set {', '.join(overrides)})" if overrides else "")
     if not path.is_file():
-        raise StackConfigError(source, [("", f"stack file {path} does not exist")])
+        missing = (f"stack file {path.resolve()} does not exist "
+                   "(run from the folder holding Pulumi.yaml, or pass --project-dir)")
+        raise StackConfigError(source, [("", missing)])
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
