@@ -18,7 +18,7 @@ from components.cluster.aws_network import NatMode
 from components.cluster.eks import EksClusterArgs
 from components.cluster.existing import ExistingClusterArgs, KubeconfigError, load_kubeconfig
 from components.cluster.gke import GkeClusterArgs
-from components.data.postgres_store import SecretDelivery
+from components.data.credentials import SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
 from components.observability.tracing import otlp_endpoint

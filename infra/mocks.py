@@ -89,12 +89,6 @@ class Records:
             raise LookupError(f"expected one {type_} named {name!r}, found {len(found)} (have {names})")
         return found[0]
 
-    def children_of(self, urn: str) -> list[ResourceRecord]:
-        return [r for r in self.items if r.parent_urn == urn]
-
-    def types(self) -> set[str]:
-        return {r.type for r in self.items}
-
 
 def is_secret(value: Any) -> bool:
     """Whether a deserialized property value is a secret wrapper."""

@@ -95,13 +95,3 @@ def placement(tier: Tier, gpus: int = 0) -> Placement:
         tolerations=[tier_taint(tier).toleration(), GPU_TAINT.toleration()],
         resource_limits={GPU_RESOURCE: str(gpus)},
     )
-
-
-def node_selector(tier: Tier, gpus: int = 0) -> dict[str, str]:
-    """The nodeSelector of `placement(tier, gpus)`."""
-    return placement(tier, gpus).node_selector
-
-
-def tolerations(tier: Tier, gpus: int = 0) -> list[dict[str, str]]:
-    """The tolerations of `placement(tier, gpus)`."""
-    return placement(tier, gpus).tolerations

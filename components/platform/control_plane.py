@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components import helm
 from components.workloads.manifests import Manifest
 from components.workloads.spec import (
     Autoscaling,
@@ -201,5 +202,5 @@ def control_plane_specs(args: ControlPlaneArgs) -> list[WorkloadSpec]:
 
 
 def namespace_manifest(args: ControlPlaneArgs) -> dict[str, Any]:
-    """The platform namespace, labelled for Istio sidecar injection-free operation."""
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.namespace, "labels": _labels()}}
+    """The platform namespace with the platform's part-of/managed-by labels (no Istio injection label)."""
+    return helm.namespace_manifest(args.namespace, _labels())

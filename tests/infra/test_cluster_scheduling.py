@@ -10,11 +10,9 @@ from components.cluster.scheduling import (
     GPU_TAINT,
     TIER_LABEL,
     TaintEffect,
-    node_selector,
     placement,
     pool_taints,
     tier_taint,
-    tolerations,
 )
 from runtime.settings import Tier
 
@@ -31,20 +29,20 @@ def _tolerates(tolerations: list[dict[str, str]], taint_key: str, taint_value: s
 
 @pytest.mark.parametrize("tier", list(Tier))
 def test_a_tier_workload_selects_nodes_by_the_guides_tier_label(tier: Tier) -> None:
-    assert node_selector(tier) == {TIER_LABEL: tier.value}
+    assert placement(tier).node_selector == {TIER_LABEL: tier.value}
     assert TIER_LABEL == "tier"
 
 
 @pytest.mark.parametrize("tier", list(Tier))
 def test_a_tier_workload_tolerates_its_dedicated_pool_but_no_other(tier: Tier) -> None:
-    tols = tolerations(tier)
+    tols = placement(tier).tolerations
     for other in Tier:
         taint = tier_taint(other)
         assert _tolerates(tols, taint.key, taint.value, taint.effect.value) is (other is tier)
 
 
 def test_a_cpu_workload_does_not_tolerate_the_gpu_taint_so_it_stays_off_gpu_nodes() -> None:
-    assert not _tolerates(tolerations(Tier.CLOUD), GPU_TAINT.key, GPU_TAINT.value, "NoSchedule")
+    assert not _tolerates(placement(Tier.CLOUD).tolerations, GPU_TAINT.key, GPU_TAINT.value, "NoSchedule")
 
 
 def test_a_gpu_workload_selects_gpu_nodes_tolerates_their_taint_and_requests_the_gpus() -> None:
