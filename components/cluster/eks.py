@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Self
 
@@ -45,6 +46,9 @@ NODE_POLICIES = [
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 
+
+
+IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")
 
 class EksClusterArgs(BaseModel):
     """Everything an EKS cluster of the platform needs; defaults are a small but complete staging cluster."""
@@ -90,9 +94,10 @@ class EksClusterArgs(BaseModel):
     @field_validator("admin_principal_arns")
     @classmethod
     def _arns_are_iam(cls, value: list[str]) -> list[str]:
-        bad = [arn for arn in value if not arn.startswith("arn:aws:iam::")]
+        # Any AWS partition: aws, aws-cn, aws-us-gov (the stack config accepts the same).
+        bad = [arn for arn in value if not IAM_PRINCIPAL_ARN.match(arn)]
         if bad:
-            raise ValueError(f"admin_principal_arns must be IAM role or user ARNs (arn:aws:iam::...): {bad}")
+            raise ValueError(f"admin_principal_arns must be IAM role or user ARNs (arn:aws…:iam::…): {bad}")
         return value
 
     @field_validator("tier_pools")

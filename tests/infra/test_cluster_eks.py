@@ -150,3 +150,8 @@ def test_bad_eks_args_fail_at_construction_saying_what_to_change(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         EksClusterArgs.model_validate({"region": "us-east-1", **changes})
+
+
+def test_admin_arns_of_every_aws_partition_are_accepted_as_the_stack_config_accepts_them() -> None:
+    arns = ["arn:aws-us-gov:iam::123456789012:role/admin", "arn:aws-cn:iam::123456789012:user/ops", ADMIN]
+    assert EksClusterArgs(region="us-east-1", admin_principal_arns=arns).admin_principal_arns == arns
