@@ -46,9 +46,8 @@ NODE_POLICIES = [
 EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 
-
-
 IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")
+
 
 class EksClusterArgs(BaseModel):
     """Everything an EKS cluster of the platform needs; defaults are a small but complete staging cluster."""
