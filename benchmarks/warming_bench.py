@@ -14,13 +14,14 @@ import time
 
 import numpy as np
 
+from runtime.settings import CostSettings
 from runtime.sim.replay import replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram, Oracle
 from runtime.warming.policy import WarmingPolicy
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming, ProbabilityModel
 
-MEMORY_GB_SECOND_USD = 0.0000166667
+MEMORY_GB_SECOND_USD = CostSettings().memory_gb_second_usd
 MB_MINUTE_USD = MEMORY_GB_SECOND_USD * 60 / 1024
 PRICES_MB_MINUTES = (2_500, 5_000, 10_000, 20_000, 40_000, 80_000, 160_000)
 """Cold-start price expressed in MB-minutes of idle memory: the policy's one trade-off knob."""

@@ -17,12 +17,13 @@ import time
 import numpy as np
 import numpy.typing as npt
 
+from runtime.settings import CostSettings
 from runtime.sim.replay import replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming
 
-MEMORY_GB_SECOND_USD = 0.0000166667
+MEMORY_GB_SECOND_USD = CostSettings().memory_gb_second_usd
 MB_MINUTE_USD = MEMORY_GB_SECOND_USD * 60 / 1024
 FIXED_WINDOW = 10
 KEEP_ALIVES = np.arange(0, 1441)

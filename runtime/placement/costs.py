@@ -52,8 +52,7 @@ class CostModel:
     @cached_property
     def moved(self) -> BoolArray:
         """(n, T) placing function i on tier t would move it away from its current tier."""
-        has_current = self.current[:, None] != NO_TIER
-        return has_current & (self.current[:, None] != np.arange(len(self.tiers))[None, :])
+        return _moves_away(self.current, len(self.tiers))
 
     def objective(self, assignment: IntArray) -> float:
         """Objective of an assignment (NO_TIER = unplaced, charged `unplaced_penalty`)."""
@@ -70,6 +69,11 @@ class CostModel:
     def within_capacity(self, assignment: IntArray, tolerance: float = 1e-6) -> bool:
         load = tier_load(self, assignment)
         return bool(np.all(load <= self.capacity + tolerance))
+
+
+def _moves_away(current: IntArray, n_tiers: int) -> BoolArray:
+    """(n, T) whether tier t differs from function i's current tier (never for new functions)."""
+    return (current[:, None] != NO_TIER) & (current[:, None] != np.arange(n_tiers)[None, :])
 
 
 def tier_load(model: CostModel, assignment: IntArray) -> FloatArray:
@@ -124,8 +128,7 @@ def build_cost_model(problem: PlacementProblem, settings: PlacementSettings) -> 
     cost = weights.user_latency * _normalised(latency_term) + weights.resource_utilization * _normalised(
         resource_term
     )
-    moved = (current[:, None] != NO_TIER) & (current[:, None] != np.arange(n_tiers)[None, :])
-    cost = cost + settings.migration_penalty * moved
+    cost = cost + settings.migration_penalty * _moves_away(current, n_tiers)
 
     fits = np.all(demand[:, None, :] <= capacity[None, :, :] + 1e-9, axis=2)
     return CostModel(

@@ -1,4 +1,4 @@
-"""The exact model: a 0-1 program solved by HiGHS through `scipy.optimize.milp`, and its LP relaxation.
+"""The exact model: a 0-1 program solved by HiGHS through `scipy.optimize.milp`.
 
 Variables are x[i, t] (function i on tier t) followed by u[i] (function i left unplaced, at a penalty
 that keeps the model feasible when capacity or the migration limit runs out).
@@ -74,10 +74,8 @@ def _constraints(model: CostModel) -> list[LinearConstraint]:
     return constraints
 
 
-def solve_milp(
-    model: CostModel, time_limit_s: float, *, relax: bool = False, rel_gap: float = 1e-4
-) -> MilpOutcome:
-    """Solve the placement model with HiGHS (or its LP relaxation when `relax`) within a time limit."""
+def solve_milp(model: CostModel, time_limit_s: float, *, rel_gap: float = 1e-4) -> MilpOutcome:
+    """Solve the placement model with HiGHS within a time limit."""
     n, n_tiers = model.cost.shape
     if n == 0:
         return MilpOutcome(np.empty(0, dtype=np.int64), 0.0, True, "no functions")
@@ -88,13 +86,11 @@ def solve_milp(
         objective,
         constraints=_constraints(model),
         bounds=Bounds(lower, upper),
-        integrality=np.zeros(objective.size) if relax else np.ones(objective.size),
+        integrality=np.ones(objective.size),
         options={"time_limit": time_limit_s, "mip_rel_gap": rel_gap, "presolve": True},
     )
     if result.x is None:
         return MilpOutcome(None, -np.inf, False, str(result.message))
-    if relax:
-        return MilpOutcome(None, float(result.fun), result.status == _OPTIMAL, str(result.message))
     x = np.asarray(result.x)
     grid = np.hstack([x[: n * n_tiers].reshape(n, n_tiers), x[n * n_tiers :, None]])
     picked = grid.argmax(axis=1)

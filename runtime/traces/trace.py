@@ -42,7 +42,9 @@ class Trace:
     counts: npt.NDArray[np.int64]
     first_minute: int = 1
     duration_ms: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    duration_percentiles_ms: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 7)))
+    duration_percentiles_ms: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros((0, len(PERCENTILES)))
+    )
     """functions x len(PERCENTILES): the 0th, 1st, 25th, 50th, 75th, 99th and 100th percentile."""
     memory_mb: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     triggers: tuple[Trigger, ...] = ()
@@ -69,7 +71,8 @@ class Trace:
                     f"duration_percentiles_ms must be {n} x {len(PERCENTILES)}, "
                     f"got shape {self.duration_percentiles_ms.shape}"
                 )
-            object.__setattr__(self, "duration_percentiles_ms", np.repeat(self.duration_ms[:, None], 7, axis=1))
+            percentiles = np.repeat(self.duration_ms[:, None], len(PERCENTILES), axis=1)
+            object.__setattr__(self, "duration_percentiles_ms", percentiles)
         if self.memory_mb.shape != (n,):
             if self.memory_mb.size:
                 raise ValueError(f"memory_mb must hold {n} entries, got shape {self.memory_mb.shape}")

@@ -44,7 +44,6 @@ class IdleTimeHazard:
             raise ValueError(f"prior_strength must be positive, got {prior_strength}")
         self.horizon = horizon
         self.prior_strength = prior_strength
-        self._rows = np.arange(n_apps)
         # Column s counts minutes spent s minutes after the last invocation; horizon+1 pools the rest.
         self._at_risk = np.zeros((n_apps, horizon + 2))
         self._events = np.zeros((n_apps, horizon + 2))
