@@ -4,7 +4,7 @@ ARCHITECTURE.md: needed instances per minute = ceil(count x average duration / 6
 in a minute with any invocation); cold starts = needed above warm; idle instance-minutes = warm above
 needed.
 
-A pool policy (e.g. engineer F's `runtime/warming/pool.py`) has the same minute-by-minute shape as
+A pool policy (e.g. `runtime/warming/pool.py`) has the same minute-by-minute shape as
 `WarmingPolicy`, but returns how many instances of each app are warm instead of a boolean:
 
     class MyPool(PoolPolicy):

@@ -1,6 +1,6 @@
 """Policy names the simulator and CLI accept, mapped to factories.
 
-`fixed-N` works for any N >= 0. The predictive policies live in engineer F's modules and are imported
+`fixed-N` works for any N >= 0. The predictive policies live in `runtime/warming` and are imported
 only when asked for, so the baselines run even while those modules change.
 """
 
