@@ -14,35 +14,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from runtime.store import InvocationRecord, open_engine, record_invocations, upgrade
-from runtime.store.engine import normalize_url
+from runtime.store.scratch import create_scratch_database, drop_scratch_database
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FUNCTIONS = 2000
-
-
-def scratch_database(server_url: str) -> str:
-    url = normalize_url(server_url)
-    name = f"isf_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(server_url: str, database_url: str) -> None:
-    admin = create_engine(normalize_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{normalize_url(database_url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def records(count: int, offset_minutes: int) -> list[InvocationRecord]:
@@ -121,7 +102,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000)
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    database_url = scratch_database(server_url)
+    database_url = create_scratch_database(server_url, "isf_bench")
     try:
         upgrade(open_engine(database_url))
         rates = {}
@@ -135,7 +116,7 @@ def main() -> None:
             verdict = "meets" if rate >= 20_000 else "below"
             print(f"  {name:<34} {rate:>10,.0f} records/s  ({verdict} the 20,000/s target)")
     finally:
-        drop_database(server_url, database_url)
+        drop_scratch_database(database_url)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 
 from runtime.state.hot_state import HotState
-from runtime.store import Forecast, open_engine, record_forecasts, upgrade
-
-sys.path.insert(0, str(Path(__file__).parent))
-from ingest_bench import drop_database, scratch_database
+from runtime.store import Forecast, latest_forecasts, open_engine, record_forecasts, upgrade
+from runtime.store.scratch import create_scratch_database, drop_scratch_database
 
 WINDOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -145,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    database_url = scratch_database(server_url)
+    database_url = create_scratch_database(server_url, "isf_bench")
     prefix = f"isf-bench-{uuid.uuid4().hex[:8]}:"
     hot_state = HotState.from_url(redis_url, CollectorRegistry(), prefix=prefix)
     try:
@@ -156,13 +154,7 @@ def main() -> None:
         # As the predictor leaves them: every latest forecast cached in Redis.
         if hot_state.check():
             engine = open_engine(database_url)
-            from runtime.store import latest_forecasts
-
-            hot_state.put_forecasts({
-                f.function_id: {"function_id": f.function_id, "window_start": f.window_start.isoformat(),
-                                "model_version": f.model_version, "counts": f.counts, "concurrency": f.concurrency}
-                for f in latest_forecasts(engine)
-            })  # fmt: skip
+            hot_state.put_forecasts({f.function_id: f.to_document() for f in latest_forecasts(engine)})
             engine.dispose()
             run("Redis cache + PostgreSQL", base_env | {"REDIS_URL": redis_url, "ISF_REDIS_PREFIX": prefix},
                 ids, args.rate, args.seconds)  # fmt: skip
@@ -173,7 +165,7 @@ def main() -> None:
         run("PostgreSQL only", env, ids, args.rate, args.seconds)
     finally:
         hot_state.clear()
-        drop_database(server_url, database_url)
+        drop_scratch_database(database_url)
 
 
 if __name__ == "__main__":

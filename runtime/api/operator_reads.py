@@ -121,15 +121,9 @@ def get_forecast(function_id: FunctionId, context: Context) -> ForecastOut:
     forecast = latest_forecast(context.engine, function_id)
     if forecast is None:
         raise HTTPException(404, f"no forecast stored for function {function_id!r} yet")
-    document = {
-        "function_id": forecast.function_id,
-        "window_start": forecast.window_start.isoformat(),
-        "model_version": forecast.model_version,
-        "counts": forecast.counts,
-        "concurrency": forecast.concurrency,
-    }
+    document = forecast.to_document()
     context.hot_state.put_forecasts({function_id: document}, ttl_s=context.config.forecast_cache_ttl_s)
-    return ForecastOut(**document, served_from="database")  # type: ignore[arg-type]
+    return ForecastOut(**document, served_from="database")
 
 
 @router.get("/decisions", response_model=list[DecisionOut], summary="Warm-pool decisions, newest first")

@@ -107,12 +107,7 @@ class PredictorService:
             self._last = predicted
         forecasts = forecasts_of(self._engine, trained, predicted, now_minute)
         record_forecasts(self._engine, forecasts)
-        self._hot_state.put_forecasts(
-            {f.function_id: {"function_id": f.function_id, "window_start": f.window_start.isoformat(),
-                             "model_version": f.model_version, "counts": f.counts, "concurrency": f.concurrency}
-             for f in forecasts},
-            ttl_s=self._ttl_s,
-        )
+        self._hot_state.put_forecasts({f.function_id: f.to_document() for f in forecasts}, ttl_s=self._ttl_s)
         self._export(trained, predicted, accuracy)
         return forecasts
 

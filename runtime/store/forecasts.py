@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,16 @@ class Forecast:
     model_version: str
     counts: list[float]
     concurrency: list[float] | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON form cached in Redis by the predictor and served by the forecast read API."""
+        return {
+            "function_id": self.function_id,
+            "window_start": self.window_start.isoformat(),
+            "model_version": self.model_version,
+            "counts": self.counts,
+            "concurrency": self.concurrency,
+        }
 
 
 def record_forecasts(engine: Engine, forecasts: Sequence[Forecast]) -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
 from runtime.state.hot_state import HotState
 from runtime.store.engine import normalize_url, open_engine
 from runtime.store.migrate import upgrade
 from runtime.store.schema import Base
+from runtime.store.scratch import create_scratch_database, drop_scratch_database
 
 
 def _postgres_server_url() -> str | None:
@@ -31,25 +31,6 @@ def _postgres_server_url() -> str | None:
     return None
 
 
-def create_scratch_database(server_url: str) -> str:
-    """Create an empty database on the server of `server_url`; returns its URL."""
-    url = normalize_url(server_url)
-    name = f"isf_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(database_url: str) -> None:
-    url = make_url(database_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database private to this test session."""
@@ -57,7 +38,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if server is None:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'isf.sqlite3'}"
         return
-    url = create_scratch_database(server)
+    url = create_scratch_database(server, "isf_test")
     try:
         yield url
     finally:
@@ -71,7 +52,7 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if server is None:
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    url = create_scratch_database(server)
+    url = create_scratch_database(server, "isf_test")
     try:
         yield url
     finally:
