@@ -103,6 +103,28 @@ class WarmingSettings(_Strict):
     max_warm_pool: Annotated[int, Field(ge=1)] = 100
     keep_alive: KeepAliveSettings = KeepAliveSettings()
     dry_run: bool = False
+    predictive_gate: bool = Field(
+        default=True,
+        description="decide which functions are warm with the predictive policy `isf simulate` measures "
+        "(false: from the forecast alone, as a Poisson mean)",
+    )
+    replay_minutes: Annotated[
+        int,
+        Field(
+            ge=60,
+            le=10080,
+            description="stored invocation minutes replayed through the predictive policy when the service starts",
+        ),
+    ] = 720
+    stale_after_minutes: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=60,
+            description="with no invocation stored for this long, the predictive policy is not trusted "
+            "(an ingest outage would look like silence) and the forecast decides",
+        ),
+    ] = 5
 
     @model_validator(mode="after")
     def _pool_bounds_ordered(self) -> Self:

@@ -1,11 +1,14 @@
-"""`isf serve warming`: every interval, turn forecasts into warm pools and keep-alive windows on Knative.
+"""`isf serve warming`: every interval, decide which functions are warm, size their pools, patch Knative.
 
-For each function and each minute k of its forecast, with λ the forecast count, an instance pays for
-itself when P(invocation) x cold-start price - (1 - P) x idle memory price > the keep-alive threshold,
-P = 1 - exp(-λ) (Poisson arrivals), the rule of `runtime.warming.predictive`. A function is warm
-when that holds within the next interval; its pool is ceil(peak concurrency x prewarm_buffer) in
-[min_warm_pool, max_warm_pool] (`runtime.warming.pool`), scaled down to fit its tier's allocatable
-resources; its keep-alive (scale-down-delay) lasts through the last forecast minute where it holds.
+Whether a function is warm in the current minute is the predictive policy's decision
+(`runtime.warming.predictive`, kept live from the stored invocation minutes by `warming_policy`),
+the same policy `isf simulate` measures: P(invocation) x cold-start price - (1 - P) x idle memory
+price > the keep-alive threshold, with P from its calibrated signals. Where the policy cannot
+decide (`warming.predictive_gate` off, or ingest stale) the forecast does, read as a Poisson mean:
+P = 1 - exp(-λ) for each forecast minute, warm when the rule holds within the next interval, with a
+keep-alive (scale-down-delay) through the last forecast minute where it holds. A warm function's
+pool is ceil(peak forecast concurrency x prewarm_buffer) in [min_warm_pool, max_warm_pool]
+(`runtime.warming.pool`), scaled down to fit its tier's allocatable resources.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
 from runtime.services.cluster import FUNCTION_LABEL, FunctionService, function_services, list_nodes
 from runtime.services.loop import Clock, utc_now
+from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings, Tier
 from runtime.state.hot_state import HotState
 from runtime.store.actuation import PoolDecision, current_pools, record_decisions
@@ -93,14 +97,29 @@ def _ahead(forecasts: Sequence[Forecast], now: datetime) -> tuple[np.ndarray, np
     return ahead, elapsed >= lengths
 
 
-def decide_pools(inputs: WarmingInputs, settings: RuntimeSettings, now: datetime) -> list[PoolDecision]:
-    """One decision per forecast function, vectorised across functions."""
+def decide_pools(
+    inputs: WarmingInputs,
+    settings: RuntimeSettings,
+    now: datetime,
+    gate: Mapping[str, GateDecision] | None = None,
+) -> list[PoolDecision]:
+    """One decision per function with a forecast or a `gate` decision, vectorised across functions.
+
+    Where the predictive policy decided (`gate`), it alone says whether the function is warm in this
+    minute (it is asked again every minute, so no keep-alive is set); elsewhere the forecast does.
+    Either way the forecast sizes the pool.
+    """
     forecasts = list(inputs.forecasts)
-    if not forecasts:
+    gate = gate or {}
+    forecast_ids = [f.function_id for f in forecasts]
+    ids = forecast_ids + sorted(set(gate) - set(forecast_ids))
+    if not ids:
         return []
     warming, cost = settings.warming, settings.cost
-    ids = [f.function_id for f in forecasts]
     ahead, stale = _ahead(forecasts, now)
+    unforecast = len(ids) - len(forecasts)
+    ahead = np.vstack([ahead, np.zeros((unforecast, ahead.shape[1]))])
+    stale = np.concatenate([stale, np.ones(unforecast, dtype=np.bool_)])
     duration = np.array([inputs.duration_ms.get(i, UNKNOWN_DURATION_MS) for i in ids])
     memory = np.array([inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB) for i in ids])
 
@@ -111,22 +130,31 @@ def decide_pools(inputs: WarmingInputs, settings: RuntimeSettings, now: datetime
     worth = p_invoked * cost.cold_start_usd - (1.0 - p_invoked) * idle_usd[:, None] > (
         warming.keep_alive.cost_threshold / 60.0
     )
-    warm = worth[:, :lookahead].any(axis=1) & ~stale
+    gated = np.array([i in gate for i in ids], dtype=np.bool_)
+    loaded = np.array([i in gate and gate[i].loaded for i in ids], dtype=np.bool_)
+    warm = np.where(gated, loaded, worth[:, :lookahead].any(axis=1) & ~stale)
     last_worth = np.where(worth.any(axis=1), worth.shape[1] - np.argmax(worth[:, ::-1], axis=1), 0)
-    keep_alive_min = np.where(stale, 0, np.minimum(last_worth, warming.keep_alive.max_minutes))
+    keep_alive_min = np.where(stale | gated, 0, np.minimum(last_worth, warming.keep_alive.max_minutes))
     pools = pool_size(concurrency, warming, warm=warm)
     capped = np.ceil(concurrency * warming.prewarm_buffer) > warming.max_warm_pool
 
     decisions = []
     for row, function_id in enumerate(ids):
-        if stale[row]:
+        if gated[row]:
+            p = gate[function_id].probability
+            reason = f"predictive policy: P(invocation this minute) {p:.3g}, " + (
+                f"worth a warm instance; peak concurrency {concurrency[row]:.3g}"
+                if warm[row]
+                else "idling costs more than a cold start"
+            )
+        elif stale[row]:
             reason = "forecast is stale: holding the minimum pool"
         elif not warm[row]:
             reason = f"expected {ahead[row, 0]:.3g} invocations this minute: idling costs more than a cold start"
         else:
             reason = f"expected {ahead[row, 0]:.3g} invocations this minute, peak concurrency {concurrency[row]:.3g}"
-            if capped[row]:
-                reason += f"; capped at max_warm_pool={warming.max_warm_pool}"
+        if warm[row] and capped[row]:
+            reason += f"; capped at max_warm_pool={warming.max_warm_pool}"
         decisions.append(
             PoolDecision(
                 function_id, now, int(pools[row]), int(keep_alive_min[row]) * 60, float(concurrency[row]), reason
@@ -224,6 +252,7 @@ class WarmingController:
         self._actuator = (
             None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
         )
+        self._gate = LivePredictiveGate(settings) if settings.warming.predictive_gate else None
         self._recorded: dict[str, tuple[int, int]] | None = None
         self._applied: dict[str, WarmTarget] = {}
         self._passes = 0
@@ -238,7 +267,11 @@ class WarmingController:
         if self._kube is not None:
             services = function_services(self._kube, self._label)
             capacity = tier_capacities(list_nodes(self._kube))
-        decisions = fit_to_tiers(decide_pools(read_inputs(self._engine), self._settings, now), services, capacity)
+        inputs = read_inputs(self._engine)
+        gate = None
+        if self._gate is not None:
+            gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB))
+        decisions = fit_to_tiers(decide_pools(inputs, self._settings, now, gate), services, capacity)
 
         changed = self._record_changes(decisions)
         self._hot_state.put_decisions(
@@ -273,7 +306,8 @@ class WarmingController:
                 self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
         trail.flush(self._engine)
         log.info("warming pass", extra={"functions": len(decisions), "changed": changed, "actuated": actuated,
-                                        "failed": failed, "dry_run": self._settings.warming.dry_run})
+                                        "failed": failed, "dry_run": self._settings.warming.dry_run,
+                                        "predictive_gate": gate is not None})
         return WarmingPassResult(len(decisions), changed, actuated, failed)
 
     def _record_changes(self, decisions: Sequence[PoolDecision]) -> int:

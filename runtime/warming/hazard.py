@@ -54,6 +54,12 @@ class IdleTimeHazard:
         self._prior_at_risk = np.zeros((n_strata, n_bins))
         self._prior_events = np.zeros((n_strata, n_bins))
 
+    def add_apps(self, count: int) -> None:
+        """Start tracking `count` more apps (appended rows, no experience yet)."""
+        self._at_risk = np.concatenate([self._at_risk, np.zeros((count, self._at_risk.shape[1]))])
+        self._events = np.concatenate([self._events, np.zeros((count, self._events.shape[1]))])
+        self._completed = np.concatenate([self._completed, np.zeros(count, dtype=np.int64)])
+
     def _column(self, since: Ints) -> Ints:
         return np.minimum(since, self.horizon + 1)
 

@@ -104,7 +104,7 @@ class PredictiveWarming(WarmingPolicy):
         del future  # causal: never given the future
         cfg = self.config
         n = profile.n_apps
-        self._idle_usd = profile.memory_mb * cfg.memory_mb_minute_usd
+        self.set_memory(profile.memory_mb)
         self._threshold_usd = cfg.cost_threshold_usd_per_hour / 60.0
         self.signals = InvocationSignals(n, cfg.horizon_minutes, cfg.prior_strength)
         hazard_only = np.zeros(len(FEATURE_NAMES))
@@ -116,6 +116,15 @@ class PredictiveWarming(WarmingPolicy):
             l2=cfg.calibration_l2,
         )
         self._asked: tuple[Ints, Floats] | None = None
+
+    def set_memory(self, memory_mb: Floats) -> None:
+        """Each app's memory (MB), which prices its idle minutes."""
+        self._memory_mb = np.asarray(memory_mb, dtype=np.float64)
+
+    def add_apps(self, memory_mb: Floats) -> None:
+        """Start deciding for more apps (one per entry of `memory_mb`), never invoked so far."""
+        self.signals.add_apps(len(memory_mb))
+        self.set_memory(np.concatenate([self._memory_mb, memory_mb]))
 
     def probability_next(self) -> Floats:
         """P(invocation in the coming minute) per app (0 before its first one or beyond the horizon)."""
@@ -129,12 +138,16 @@ class PredictiveWarming(WarmingPolicy):
         p[apps] = self.calibrator.probability(features)
         return p
 
-    def loaded_next(self) -> Mask:
+    def decide_next(self) -> tuple[Mask, Floats]:
+        """Which apps are loaded in the coming minute, and the P(invocation) each decision rests on."""
         cfg = self.config
         p = self.probability_next()
         rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
-        saving = p * cfg.cold_start_usd * rarity - (1.0 - p) * self._idle_usd
-        return (p > 0) & (saving > self._threshold_usd)
+        saving = p * cfg.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
+        return (p > 0) & (saving > self._threshold_usd), p
+
+    def loaded_next(self) -> Mask:
+        return self.decide_next()[0]
 
     def observe(self, counts: Counts) -> None:
         if self._asked is not None:  # what was predicted becomes training data, labelled by what happened

@@ -15,7 +15,7 @@ Each signal is computed from minutes already observed and expressed on the logit
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from runtime.warming.hazard import IdleTimeHazard
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
 
 PHASE_PERIODS: Final = (60, 30, 15, 10, 5)
 """Wall-clock periods (minutes) whose phase is tracked; cron schedules divide the hour."""
@@ -74,6 +75,19 @@ class InvocationSignals:
         self._recent = np.zeros((n_apps, _LAG_MINUTES), dtype=np.bool_)  # ring buffer by t % 60
         self._echo_on = np.zeros((n_apps, 3))
         self._echo_hits = np.zeros((n_apps, 3))
+
+    def add_apps(self, count: int) -> None:
+        """Start tracking `count` more apps, as if they had been tracked all along and never invoked."""
+
+        def grow(array: _Array, fill: float) -> _Array:
+            return cast(_Array, np.concatenate([array, np.full((count, *array.shape[1:]), fill, dtype=array.dtype)]))
+
+        self.hazard.add_apps(count)
+        self.last, self._first = grow(self.last, -1), grow(self._first, -1)
+        self._invocations, self._last_gap = grow(self._invocations, 0), grow(self._last_gap, 0)
+        self._phase_hits = {period: grow(hits, 0) for period, hits in self._phase_hits.items()}
+        self._gap_seen, self._recent = grow(self._gap_seen, False), grow(self._recent, False)
+        self._echo_on, self._echo_hits = grow(self._echo_on, 0), grow(self._echo_hits, 0)
 
     @property
     def invocations(self) -> Floats:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from runtime.actuation.knative import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
 from runtime.services.loop import LoopMetrics, PeriodicLoop
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
+from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
 from runtime.store import (
@@ -19,12 +21,17 @@ from runtime.store import (
     DurationStats,
     Forecast,
     FunctionInfo,
+    InvocationRecord,
     audit_log,
     current_pools,
     record_durations,
     record_forecasts,
+    record_invocations,
     upsert_functions,
 )
+from runtime.traces import load_trace
+from runtime.warming.policy import AppProfile
+from runtime.warming.predictive import make_predictive_policy
 from tests.runtime.fake_kube import FakeKube
 
 NOW = datetime(2024, 5, 1, 12, 0, 20, tzinfo=UTC)
@@ -76,10 +83,20 @@ def forecast(engine: Engine, function_id: str, counts: list[float], *, start: da
     record_forecasts(engine, [Forecast(function_id, start, "hybrid:test", counts)])
 
 
-def controller(engine: Engine, kube: FakeKube, **warming: object) -> WarmingController:
+def controller(engine: Engine, kube: FakeKube, *, clock: list[datetime] | None = None,
+               **warming: object) -> WarmingController:
     settings = RuntimeSettings.model_validate({"warming": warming})
+    now = clock or [NOW]
     return WarmingController(engine, HotState(None, CollectorRegistry()), kube.api_client(), settings,
-                             CollectorRegistry(), clock=lambda: NOW)
+                             CollectorRegistry(), clock=lambda: now[0])
+
+
+def invocations(engine: Engine, ids: list[str], counts: np.ndarray, start: datetime) -> None:
+    """Store a functions x minutes count matrix from `start`, zeros included, as the Prometheus collector does."""
+    record_invocations(engine, "test", [
+        InvocationRecord(function_id, start + timedelta(minutes=m), int(counts[row, m]))
+        for row, function_id in enumerate(ids) for m in range(counts.shape[1])
+    ])
 
 
 def test_the_pool_is_sized_from_the_forecast_and_patched_onto_the_serving_revision(
@@ -197,3 +214,68 @@ def test_a_follower_replica_runs_no_pass() -> None:
 
     assert loop.run_once() is False
     assert passes == []
+
+
+def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_decides(engine: Engine) -> None:
+    # What `isf simulate` measures is what runs: 30 bundled apps, 4 hours stored from 08:00.
+    counts = load_trace("sampled-500fn-1day").counts[:30, :240].astype(np.int64)
+    ids = [f"fn-{i:02d}" for i in range(30)]
+    start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    invocations(engine, ids, counts, start)
+    simulated = make_predictive_policy()
+    simulated.reset(AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 100.0)))
+    gate = LivePredictiveGate(RuntimeSettings())
+
+    compared = 0
+    for t in range(240):
+        loaded, p = simulated.decide_next()
+        if t >= 67:  # the service starts at 09:07 and replays what was stored before
+            decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0)
+            assert decided is not None
+            for row, function_id in enumerate(ids):
+                if function_id in decided:
+                    assert (decided[function_id].loaded, decided[function_id].probability) == (
+                        bool(loaded[row]), pytest.approx(float(p[row])))
+                    compared += 1
+                else:  # not invoked yet, so neither can load it
+                    assert not loaded[row]
+        simulated.observe(counts[:, t])
+    assert compared > 3000
+
+
+def test_a_timer_is_warmed_at_its_tick_and_released_between_ticks(engine: Engine, kube: FakeKube) -> None:
+    # "hello" has fired at minute 5 of every quarter hour since 06:00; the forecast alone would keep it warm.
+    ticks = np.zeros((1, 372), dtype=np.int64)
+    ticks[0, 5::15] = 3
+    six = NOW.replace(hour=6, minute=0, second=0)
+    forecast(engine, "hello", [30.0] * 15)
+    now = [NOW.replace(minute=5)]
+    warming = controller(engine, kube, clock=now)
+
+    invocations(engine, ["hello"], ticks[:, :365], six)  # ingested through 12:04
+    warming.run_pass()
+    tick = current_pools(engine)["hello"]
+    invocations(engine, ["hello"], ticks[:, 365:], six + timedelta(minutes=365))  # 12:05 .. 12:11
+    now[0] = NOW.replace(minute=12)
+    warming.run_pass()
+    between = current_pools(engine)["hello"]
+
+    assert tick.pool_size == 2 and tick.reason.startswith("predictive policy: P(invocation this minute)")
+    assert (between.pool_size, between.keep_alive_s) == (0, 0)
+    assert "idling costs more than a cold start" in between.reason
+    annotations = [write.body["metadata"]["annotations"] for write in kube.writes()]
+    assert [(a[MIN_SCALE], a.get(SCALE_DOWN_DELAY)) for a in annotations] == [("2", "0s"), ("0", None)]
+
+
+def test_with_ingest_stale_or_the_gate_off_the_forecast_decides(engine: Engine, kube: FakeKube) -> None:
+    ticks = np.zeros((1, 120), dtype=np.int64)
+    ticks[0, 5::15] = 3
+    forecast(engine, "hello", [30.0] * 15)
+    # Nothing stored for the last 10 minutes: an ingest outage cannot be told from silence.
+    invocations(engine, ["hello"], ticks[:, :110], NOW.replace(hour=10, minute=0, second=0))
+    controller(engine, kube, clock=[NOW.replace(minute=12)]).run_pass()
+    assert current_pools(engine)["hello"].reason.startswith("expected 30 invocations")
+
+    invocations(engine, ["hello"], np.ones((1, 10), dtype=np.int64), NOW.replace(minute=2, second=0))
+    controller(engine, kube, clock=[NOW.replace(minute=12)], predictive_gate=False).run_pass()
+    assert current_pools(engine)["hello"].reason.startswith("expected 30 invocations")

@@ -107,6 +107,29 @@ def test_decisions_never_depend_on_future_minutes():
     assert not np.array_equal(first, second)
 
 
+def test_apps_added_when_first_seen_get_the_decisions_they_would_have_had_all_along():
+    # The warming service adds functions as they appear; that must not change any decision.
+    counts = load_trace("sampled-500fn-1day").counts[:40, :300].astype(np.int64)
+    memory = np.linspace(64.0, 1024.0, 40)
+    tracked = make_predictive_policy()
+    tracked.reset(AppProfile(memory_mb=memory, duration_ms=np.full(40, 100.0)))
+    growing = make_predictive_policy()
+    growing.reset(AppProfile(memory_mb=np.zeros(0), duration_ms=np.zeros(0)))
+    order: list[int] = []  # growing's row r is app order[r]
+    for t in range(counts.shape[1]):
+        loaded, p = tracked.decide_next()
+        grown_loaded, grown_p = growing.decide_next()
+        np.testing.assert_array_equal(grown_loaded, loaded[order])
+        np.testing.assert_allclose(grown_p, p[order])
+        new = [int(a) for a in np.flatnonzero(counts[:, t]) if a not in order]
+        if new:
+            growing.add_apps(memory[new])
+            order += new
+        tracked.observe(counts[:, t])
+        growing.observe(counts[order, t])
+    assert len(order) > 20 and tracked.loaded_next().sum() > 0
+
+
 def test_hazard_counts_open_idle_periods_so_a_long_silence_lowers_the_estimate():
     hazard = IdleTimeHazard(n_apps=2, horizon=100, prior_strength=1.0)
     apps = np.array([0, 1])
