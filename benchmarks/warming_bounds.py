@@ -75,6 +75,39 @@ def generous_bound(invoked: npt.NDArray[np.bool_], memory: npt.NDArray[np.float6
     return first_invocations + len(costs) - affordable
 
 
+def cross_app_leaders(
+    invoked: npt.NDArray[np.bool_], lag: int, threshold: float
+) -> tuple[int, int, int, int]:
+    """Can other apps announce a long gap's end? Leaders learnt on the first half, scored on the second.
+
+    App a leads app b when, in the first half of the trace, b fired `lag` minutes after a in at least
+    `threshold` of a's active minutes (3 times or more). Returns, for the second half: long-gap ends
+    with a leader firing `lag` minutes before, all long-gap ends, and the minutes of a long idle
+    spell (> fixed-10's window) in which a leader fired, i.e. the pre-warms such a signal would cost,
+    and all minutes of a long idle spell (gap ends / these = the precision of guessing at random).
+    """
+    fired = invoked.astype(np.float64)
+    half = fired.shape[1] // 2
+    together = fired[:, : half - lag] @ fired[:, lag:half].T  # [a, b]: a at t and b at t + lag
+    share = together / np.maximum(fired[:, : half - lag].sum(axis=1), 1.0)[:, None]
+    np.fill_diagonal(share, 0.0)
+    leads = ((share >= threshold) & (together >= 3)).astype(np.float64)
+    announced = (leads.T @ fired[:, half - lag : -lag]) > 0  # b x minute of the second half
+    idle = np.zeros_like(invoked, dtype=np.int64)
+    last = np.full(invoked.shape[0], -(10**6))
+    for t in range(invoked.shape[1]):
+        idle[:, t] = t - last
+        last[invoked[:, t]] = t
+    long_idle = ((idle > FIXED_WINDOW) & (idle < 10**5))[:, half:]
+    gap_ends = long_idle & invoked[:, half:]
+    return (
+        int((announced & gap_ends).sum()),
+        int(gap_ends.sum()),
+        int((announced & long_idle).sum()),
+        int(long_idle.sum()),
+    )
+
+
 def keep_alive_costs(invoked: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per app and keep-alive k in KEEP_ALIVES: cold starts and wasted minutes of `fixed-k`."""
     apps, minutes = invoked.shape
@@ -128,6 +161,17 @@ def main() -> None:
     print(f"   the target allows at most {allowed} of them (and of the short ones) to start cold")
     for key in ("length_seen", "length_seen_1min", "phase60_seen", "length_or_phase"):
         print(f"   {key:<18} {tally[key]:>6}  ({100 * tally[key] / max(tally['long'], 1):.0f} %)")
+
+    print(
+        "   cross-app leaders (another app fired just before; learnt on the first half, scored on the second):"
+    )
+    for lag, threshold in ((1, 0.3), (1, 0.8), (2, 0.3)):
+        hits, ends, alarms, idle_minutes = cross_app_leaders(invoked, lag, threshold)
+        print(
+            f"   lag {lag} min, share >= {threshold}: announces {hits} of {ends} long-gap ends"
+            f" ({100 * hits / max(ends, 1):.0f} %), firing in {alarms} long-idle minutes"
+            f" (precision {100 * hits / max(alarms, 1):.1f} %; at random {100 * ends / idle_minutes:.1f} %)"
+        )
 
     bound = generous_bound(invoked, memory, reference)
     print("   if every evidenced long gap were pre-warmed for free and other gaps kept alive cheapest")
