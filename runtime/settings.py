@@ -54,7 +54,7 @@ class LstmSettings(_Strict):
     """The global LSTM shared by all functions (the guide tunes 256 x 4 for complex patterns)."""
 
     # Measured with `isf forecast-eval` on sampled-500fn-1day: many small steps train best on CPU, and
-    # one 64-unit layer matches two (1-minute WAPE 31 %) at half the cost.
+    # one 64-unit layer matches two (1-minute WAPE 31 % before the seasonal-lag inputs) at half the cost.
     hidden_size: Annotated[int, Field(ge=4, le=1024)] = 64
     num_layers: Annotated[int, Field(ge=1, le=8)] = 1
     lookback_minutes: Annotated[int, Field(ge=8, le=1440)] = 60

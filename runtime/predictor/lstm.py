@@ -5,6 +5,12 @@ function invoked twice an hour and one invoked a thousand times a minute. The ne
 last `lookback_minutes` and predicts the next `horizon` minutes directly; longer horizons are
 rolled out by feeding predictions back. Training uses L1 loss in log space, whose optimum is the
 median count: the forecast that minimises absolute (WAPE) error.
+
+Timer-triggered functions repeat every 15, 30 or 60 minutes, which an LSTM cannot count out from the
+raw window, so each step also reads the value one period before the minute it predicts next
+(`SEASONAL_LAGS`). The 1-minute-ahead forecast, which the hybrid and the warm pool lean on most,
+weighs as much in the loss as all the later minutes together. Measured with `isf forecast-eval` on
+sampled-500fn-1day, mean of 5 seeds: 1-minute WAPE 32.6 % -> 28.6 %, 5-minute 39.9 % -> 38.3 %.
 """
 
 from __future__ import annotations
@@ -19,8 +25,17 @@ import numpy.typing as npt
 from runtime.predictor.base import Counts, Forecaster
 from runtime.settings import LstmSettings
 
-LSTM_FORMAT_VERSION = 2
+LSTM_FORMAT_VERSION = 3
 """Bumped whenever the saved layout or the meaning of the inputs changes."""
+
+
+SEASONAL_LAGS = (15, 30, 60)
+"""Periods (minutes) whose value one period before the next minute is an extra input at every step."""
+
+_LAG_CONTEXT = max(SEASONAL_LAGS) - 1
+"""Minutes kept before the lookback window so that every step's lagged inputs exist."""
+
+_N_INPUTS = 2 + len(SEASONAL_LAGS)
 
 
 _PARALLEL_MIN_WORK = 1 << 16
@@ -39,11 +54,11 @@ def _build_network(settings: LstmSettings, horizon: int) -> Any:
     from torch import nn
 
     class SequenceToHorizon(nn.Module):
-        """LSTM over (scaled count, level) pairs; a linear head reads every step's next `horizon`."""
+        """LSTM over (scaled count, level, seasonal lags); a linear head reads every step's next `horizon`."""
 
         def __init__(self) -> None:
             super().__init__()
-            self.lstm = nn.LSTM(2, settings.hidden_size, settings.num_layers, batch_first=True)
+            self.lstm = nn.LSTM(_N_INPUTS, settings.hidden_size, settings.num_layers, batch_first=True)
             self.head = nn.Linear(settings.hidden_size, horizon)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,11 +96,22 @@ class LstmForecaster(Forecaster):
     def _scaled(self, counts: Counts) -> npt.NDArray[np.float32]:
         return (np.log1p(counts) / self._scale[:, None]).astype(np.float32)
 
-    def _inputs(self, scaled: npt.NDArray[np.float32]) -> Any:
+    def _inputs(self, scaled: npt.NDArray[np.float32], steps: int) -> Any:
+        """Inputs (functions x steps x features) for the last `steps` minutes of `scaled`.
+
+        Step t reads its scaled count, the function's level and, per period P in `SEASONAL_LAGS`, the
+        scaled count at t + 1 - P (0 before the start of `scaled`).
+        """
         import torch
 
-        level = np.broadcast_to(np.log1p(self._scale)[:, None], scaled.shape)
-        return torch.from_numpy(np.stack([scaled, level.astype(np.float32)], axis=-1))
+        padded = np.concatenate([np.zeros((scaled.shape[0], _LAG_CONTEXT), np.float32), scaled], axis=1)
+        end = padded.shape[1]
+        columns = [
+            padded[:, end - steps :],
+            np.broadcast_to(np.log1p(self._scale)[:, None], (scaled.shape[0], steps)).astype(np.float32),
+        ]
+        columns += [padded[:, end - steps + 1 - lag : end + 1 - lag] for lag in SEASONAL_LAGS]
+        return torch.from_numpy(np.stack(columns, axis=-1))
 
     # --- Forecaster ----------------------------------------------------------------------------
 
@@ -94,26 +120,30 @@ class LstmForecaster(Forecaster):
         self._scale = np.maximum(np.quantile(np.log1p(history), 0.99, axis=1), 1.0)
         if not self.pretrained:
             self._train(history)
-        self._recent = history[:, -self.settings.lookback_minutes :].copy()
+        self._recent = history[:, -self._context :].copy()
+
+    @property
+    def _context(self) -> int:
+        """Minutes of recent history a forecast reads: the lookback plus the seasonal lags' reach."""
+        return self.settings.lookback_minutes + _LAG_CONTEXT
 
     def _update(self, new_minutes: Counts) -> None:
-        self._recent = np.concatenate([self._recent, new_minutes], axis=1)[
-            :, -self.settings.lookback_minutes :
-        ]
+        self._recent = np.concatenate([self._recent, new_minutes], axis=1)[:, -self._context :]
 
     def _forecast(self, horizon: int) -> Counts:
         import torch
 
         _set_threads(self._recent.shape[0], self.settings.hidden_size)
         window = self._scaled(self._recent)
+        lookback = min(self.settings.lookback_minutes, window.shape[1])
         steps: list[npt.NDArray[np.float32]] = []
         produced = 0
         with torch.no_grad():
             while produced < horizon:
-                predicted = self.network(self._inputs(window))[:, -1, :].numpy()
+                predicted = self.network(self._inputs(window, lookback))[:, -1, :].numpy()
                 steps.append(predicted)
                 produced += predicted.shape[1]
-                window = np.concatenate([window, predicted], axis=1)[:, -self.settings.lookback_minutes :]
+                window = np.concatenate([window, predicted], axis=1)[:, -self._context :]
         scaled = np.concatenate(steps, axis=1)[:, :horizon].astype(np.float64)
         return np.expm1(np.maximum(scaled, 0.0) * self._scale[:, None])
 
@@ -134,13 +164,18 @@ class LstmForecaster(Forecaster):
         scaled = self._scaled(history)
         # Every window of `lookback` minutes predicts `horizon` minutes from each of its second-half
         # steps, so half-overlapping windows train every position once with >= lookback/2 of context.
+        # Windows start late enough for their seasonal lags to exist, where the history allows.
         warmup = lookback // 2
-        starts = np.arange(0, history.shape[1] - lookback - horizon + 1, max(1, lookback - warmup))
+        last_start = history.shape[1] - lookback - horizon
+        starts = np.arange(min(_LAG_CONTEXT, last_start), last_start + 1, max(1, lookback - warmup))
         functions, origins = np.meshgrid(np.arange(history.shape[0]), starts, indexing="ij")
         functions, origins = functions.ravel(), origins.ravel()
-        inputs = self._inputs(scaled)
+        inputs = self._inputs(scaled, scaled.shape[1])
         targets = np.lib.stride_tricks.sliding_window_view(scaled, horizon, axis=1)  # f x t x horizon
         level = torch.from_numpy(self._scale.astype(np.float32))
+        # The 1-minute-ahead error weighs as much as all `horizon` minutes' errors together.
+        horizon_weight = torch.ones(horizon)
+        horizon_weight[0] = float(horizon)
 
         self.network = _build_network(self.settings, horizon)
         optimiser = torch.optim.Adam(self.network.parameters(), lr=self.settings.learning_rate)
@@ -155,7 +190,8 @@ class LstmForecaster(Forecaster):
                 )
                 predicted = self.network(x)[:, warmup:, :]
                 # L1 in log1p units (scaled back by each function's scale): busier functions weigh more.
-                loss = ((predicted - y).abs() * level[torch.from_numpy(f)][:, None, None]).mean()
+                error = (predicted - y).abs() * horizon_weight
+                loss = (error * level[torch.from_numpy(f)][:, None, None]).mean()
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from runtime.predictor.lstm import LSTM_FORMAT_VERSION, LstmForecaster
+from runtime.predictor.lstm import LSTM_FORMAT_VERSION, SEASONAL_LAGS, LstmForecaster
 from runtime.settings import LstmSettings
 
 TINY = LstmSettings(
@@ -26,7 +26,19 @@ def test_hidden_size_layers_and_lookback_come_from_settings() -> None:
     model = LstmForecaster(TINY, horizon=4).fit(_history())
     assert model.network.lstm.hidden_size == 8 and model.network.lstm.num_layers == 1
     assert model.network.head.out_features == 4
-    assert model._recent.shape == (3, 16)
+    assert model._recent.shape == (3, 16 + max(SEASONAL_LAGS) - 1)  # lookback plus the lags' reach
+
+
+def test_each_step_reads_the_value_one_seasonal_period_before_the_next_minute() -> None:
+    model = LstmForecaster(TINY, horizon=4).fit(_history())
+    scaled = np.tile(np.arange(1.0, 101.0, dtype=np.float32), (3, 1))
+    inputs = model._inputs(scaled, 16).numpy()[0]  # steps x (count, level, one column per lag)
+    assert inputs.shape == (16, 2 + len(SEASONAL_LAGS))
+    np.testing.assert_array_equal(inputs[:, 0], scaled[0, -16:])
+    for column, lag in enumerate(SEASONAL_LAGS, start=2):
+        assert inputs[-1, column] == scaled[0, -1] + 1 - lag  # minute t + 1 - P for the last step t
+    # Before the start of the series a lag reads 0.
+    assert model._inputs(scaled[:, :20], 16).numpy()[0, 0, 2 + SEASONAL_LAGS.index(60)] == 0.0
 
 
 def test_per_function_scaling_keeps_quiet_and_busy_functions_in_their_own_range() -> None:
@@ -53,7 +65,7 @@ def test_a_model_saved_with_another_format_version_is_refused(tmp_path: Path) ->
     saved = torch.load(tmp_path / "lstm.pt", weights_only=True)
     saved["format_version"] = LSTM_FORMAT_VERSION + 1
     torch.save(saved, tmp_path / "future.pt")
-    with pytest.raises(ValueError, match=r"future\.pt: lstm model format_version 3 is not supported"):
+    with pytest.raises(ValueError, match=r"future\.pt: lstm model format_version 4 is not supported"):
         LstmForecaster.load(tmp_path / "future.pt")
 
 
