@@ -117,6 +117,7 @@ class Invocation(Base):
 
 # The guide's index: a function's most recent minutes first.
 Index("idx_invocation_function_time", Invocation.function_id, Invocation.minute.desc())
+Index("idx_invocation_minute", Invocation.minute)  # newest minute, and windows across all functions
 
 
 class Duration(Base):

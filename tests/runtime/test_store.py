@@ -71,6 +71,7 @@ def test_upgrade_from_empty_creates_every_table_and_the_guides_indexes(empty_dat
     assert set(inspector.get_table_names()) >= {table.name for table in Base.metadata.sorted_tables}
     invocation_indexes = {index["name"]: index for index in inspector.get_indexes("invocations")}
     assert invocation_indexes["idx_invocation_function_time"]["column_names"][0] == "function_id"
+    assert invocation_indexes["idx_invocation_minute"]["column_names"] == ["minute"]
     prediction_indexes = {index["name"]: index for index in inspector.get_indexes("invocation_predictions")}
     assert prediction_indexes["idx_prediction_function_window"]["column_names"] == ["function_id", "window_start"]
     engine.dispose()
