@@ -113,7 +113,8 @@ class WarmingSettings(_Strict):
         Field(
             ge=60,
             le=10080,
-            description="stored invocation minutes replayed through the predictive policy when the service starts",
+            description="stored invocation minutes replayed through the predictive policy when the service"
+            " starts, or after a pause longer than this",
         ),
     ] = 720
     stale_after_minutes: Annotated[
@@ -131,6 +132,15 @@ class WarmingSettings(_Strict):
         if self.min_warm_pool > self.max_warm_pool:
             raise ValueError(
                 f"min_warm_pool ({self.min_warm_pool}) must not exceed max_warm_pool ({self.max_warm_pool})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _gate_decides_every_minute(self) -> Self:
+        if self.predictive_gate and self.interval > 60:
+            raise ValueError(
+                f"interval ({self.interval} s) must be at most 60 while predictive_gate is on:"
+                " the predictive policy decides a minute at a time"
             )
         return self
 

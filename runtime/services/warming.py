@@ -1,10 +1,11 @@
 """`isf serve warming`: every interval, decide which functions are warm, size their pools, patch Knative.
 
-Whether a function is warm in the current minute is the predictive policy's decision
+Whether a function is warm is the predictive policy's decision for the current minute and the next
 (`runtime.warming.predictive`, kept live from the stored invocation minutes by `warming_policy`),
 the same policy `isf simulate` measures: P(invocation) x cold-start price - (1 - P) x idle memory
 price > the keep-alive threshold, with P from its calibrated signals. Where the policy cannot
-decide (`warming.predictive_gate` off, or ingest stale) the forecast does, read as a Poisson mean:
+decide (`warming.predictive_gate` off, ingest stale, or a function with no stored minute yet) the
+forecast does, read as a Poisson mean:
 P = 1 - exp(-λ) for each forecast minute, warm when the rule holds within the next interval, with a
 keep-alive (scale-down-delay) through the last forecast minute where it holds. A warm function's
 pool is ceil(peak forecast concurrency x prewarm_buffer) in [min_warm_pool, max_warm_pool]
@@ -105,9 +106,9 @@ def decide_pools(
 ) -> list[PoolDecision]:
     """One decision per function with a forecast or a `gate` decision, vectorised across functions.
 
-    Where the predictive policy decided (`gate`), it alone says whether the function is warm in this
-    minute (it is asked again every minute, so no keep-alive is set); elsewhere the forecast does.
-    Either way the forecast sizes the pool.
+    Where the predictive policy decided (`gate`), it alone says whether the function is warm: loaded in
+    this minute or the next (it is asked again every pass, at most a minute apart, so no keep-alive is
+    set); elsewhere the forecast does. Either way the forecast sizes the pool.
     """
     forecasts = list(inputs.forecasts)
     gate = gate or {}
@@ -141,12 +142,17 @@ def decide_pools(
     decisions = []
     for row, function_id in enumerate(ids):
         if gated[row]:
-            p = gate[function_id].probability
-            reason = f"predictive policy: P(invocation this minute) {p:.3g}, " + (
-                f"worth a warm instance; peak concurrency {concurrency[row]:.3g}"
-                if warm[row]
-                else "idling costs more than a cold start"
+            decided = gate[function_id]
+            reason = (
+                f"predictive policy: P(invocation) {decided.probability_now:.3g} this minute,"
+                f" {decided.probability_next:.3g} the next; "
             )
+            if not warm[row]:
+                reason += "idling costs more than a cold start"
+            elif stale[row]:
+                reason += "worth a warm instance; no current forecast to size the pool"
+            else:
+                reason += f"worth a warm instance, peak concurrency {concurrency[row]:.3g}"
         elif stale[row]:
             reason = "forecast is stale: holding the minimum pool"
         elif not warm[row]:

@@ -1,17 +1,27 @@
 """The predictive warming policy kept live from the store, so the service runs what `isf simulate` measures.
 
 The policy (`runtime.warming.predictive`) is an online model over every function's per-minute
-invocation counts. On its first pass the warming service replays the last `warming.replay_minutes`
-stored minutes through it, starting on an hour boundary so that minute t of the replay has the
-wall-clock phase the policy's timer signals expect; every later pass feeds it the minutes completed
-since, then asks which functions to load in the current minute. A function that appears is added
-with no history, exactly as if it had been tracked all along and never invoked. When no invocation
-has been stored for `warming.stale_after_minutes`, an ingest outage cannot be told from silence,
-so the policy is not asked (the caller falls back to the forecast) until minutes arrive again.
+invocation counts. On its first pass the warming service replays the stored minutes of the last
+`warming.replay_minutes` (from the hour before, so its hourly refits fall on the same minutes as in
+the simulator); every later pass feeds it the minutes stored since. Only minutes up to the newest
+one stored are fed: ingest lags (the Prometheus collector writes minute m at about m + 1:30), and a
+minute fed before it is stored would be learnt as silence for good.
+
+A decision has to be in place before its minute starts, but the minutes since the newest stored one
+are not known yet. Each pass therefore asks a throw-away copy of the policy, advanced over those
+minutes as if they were silent: a function invoked in them is warm anyway (Knative keeps its pod
+through the autoscaler's stable window), so silence is the case the decision matters for. A
+function is warm when the copy loads it in the current minute or the next one.
+
+A function that appears is added with no history, as if it had been tracked all along and never
+invoked. When no invocation has been stored for `warming.stale_after_minutes`, an ingest outage
+cannot be told from silence, so the policy is not asked (the caller falls back to the forecast)
+until minutes arrive again.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,18 +36,23 @@ from runtime.warming.policy import AppProfile
 from runtime.warming.predictive import PredictiveWarming, make_predictive_policy
 
 _MINUTE = timedelta(minutes=1)
+_READ_MINUTES = 60
+"""Stored minutes read per query while catching up: bounds the rows held in memory at once."""
 
 
 @dataclass(frozen=True, slots=True)
 class GateDecision:
-    """The policy's decision for one function in the current minute."""
+    """The policy's decision for one function, for the current minute and the next."""
 
-    loaded: bool
-    probability: float
+    loaded_now: bool
+    loaded_next: bool
+    probability_now: float
+    probability_next: float
 
-
-def _floor_minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0)
+    @property
+    def loaded(self) -> bool:
+        """Keep the function warm: it is loaded in the current minute or the next."""
+        return self.loaded_now or self.loaded_next
 
 
 class LivePredictiveGate:
@@ -57,39 +72,56 @@ class LivePredictiveGate:
     def decide(
         self, engine: Engine, now: datetime, memory_mb: Callable[[str], float]
     ) -> dict[str, GateDecision] | None:
-        """Each known function's decision for the minute `now` falls in; None while ingest is stale."""
-        current = _floor_minute(now)
+        """Each known function's decision for the minute `now` falls in and the next; None while ingest is stale."""
+        current = now.replace(second=0, microsecond=0)
         warming = self._settings.warming
         with engine.connect() as connection:
             newest = connection.execute(select(func.max(Invocation.minute))).scalar_one_or_none()
         if newest is None or newest < current - warming.stale_after_minutes * _MINUTE:
             return None
-        if self._next is None or current - self._next > warming.replay_minutes * _MINUTE:
-            self._restart(current - warming.replay_minutes * _MINUTE)
+        settled = min(newest + _MINUTE, current)  # minutes before this one are stored
+        if self._next is None or settled - self._next > warming.replay_minutes * _MINUTE:
+            self._restart(settled - warming.replay_minutes * _MINUTE)
+        policy = self._observe_until(engine, settled, memory_mb)
+        policy.set_memory(np.array([memory_mb(i) for i in self._index]))
+
+        ahead = copy.deepcopy(policy)
+        silent = np.zeros(len(self._index), dtype=np.int64)
+        assert self._next is not None
+        for _ in range(max(0, int((current - self._next) / _MINUTE))):
+            ahead.probability_next()
+            ahead.observe(silent)
+        loaded_now, p_now = ahead.decide_next()
+        ahead.observe(silent)
+        loaded_next, p_next = ahead.decide_next()
+        return {
+            function_id: GateDecision(
+                bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row])
+            )
+            for function_id, row in self._index.items()
+        }
+
+    def _observe_until(self, engine: Engine, end: datetime, memory_mb: Callable[[str], float]) -> PredictiveWarming:
+        """Feed the policy every stored minute from the first unobserved one up to `end` (exclusive)."""
         assert self._policy is not None and self._next is not None
-        minutes = int((current - self._next) / _MINUTE)
-        if minutes > 0:
-            ids, counts = invocation_matrix(engine, self._next, minutes)
+        while self._next < end:
+            minutes = min(_READ_MINUTES, int((end - self._next) / _MINUTE))
+            ids, counts = invocation_matrix(engine, self._next, minutes, invoked_only=True)
             self._add([i for i in ids if i not in self._index], memory_mb)
             rows = np.array([self._index[i] for i in ids], dtype=np.int64)
             for column in range(minutes):
                 minute = np.zeros(len(self._index), dtype=np.int64)
                 minute[rows] = counts[:, column]
-                self._policy.loaded_next()  # what it would have decided becomes its calibration data
+                self._policy.probability_next()  # what it would have decided becomes its calibration data
                 self._policy.observe(minute)
-            self._next = current
-        self._policy.set_memory(np.array([memory_mb(i) for i in self._index]))
-        loaded, probability = self._policy.decide_next()
-        return {
-            function_id: GateDecision(bool(loaded[row]), float(probability[row]))
-            for function_id, row in self._index.items()
-        }
+            self._next += minutes * _MINUTE
+        return self._policy
 
     def _restart(self, start: datetime) -> None:
         self._policy = make_predictive_policy(self._settings)
         self._policy.reset(AppProfile(memory_mb=np.zeros(0), duration_ms=np.zeros(0)))
         self._index = {}
-        self._next = start.replace(minute=0)  # minute t of the replay is minute t % 60 of the hour
+        self._next = start.replace(minute=0)  # refits every `refit_every_minutes` land where the simulator's do
 
     def _add(self, new_ids: list[str], memory_mb: Callable[[str], float]) -> None:
         if not new_ids:
@@ -97,4 +129,3 @@ class LivePredictiveGate:
         assert self._policy is not None
         self._policy.add_apps(np.array([memory_mb(i) for i in new_ids], dtype=np.float64))
         self._index.update({function_id: len(self._index) + k for k, function_id in enumerate(new_ids)})
-

@@ -124,14 +124,20 @@ def invocations_between(
 
 
 def invocation_matrix(
-    engine: Engine, start: datetime, minutes: int, source: str | None = None
+    engine: Engine, start: datetime, minutes: int, source: str | None = None, *, invoked_only: bool = False
 ) -> tuple[list[str], np.ndarray]:
-    """Counts as a dense functions x minutes int64 matrix from `start` (missing minutes are 0; sources summed)."""
+    """Counts as a dense functions x minutes int64 matrix from `start` (missing minutes are 0; sources summed).
+
+    With `invoked_only`, stored zeros are not read (most rows, when the collector stores every live
+    function's minute), so functions with no invocation in the window are left out.
+    """
     query = select(Invocation.function_id, Invocation.minute, Invocation.count).where(
         Invocation.minute >= start, Invocation.minute < start + timedelta(minutes=minutes)
     )
     if source is not None:
         query = query.where(Invocation.source == source)
+    if invoked_only:
+        query = query.where(Invocation.count > 0)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     ids = sorted({row[0] for row in rows})

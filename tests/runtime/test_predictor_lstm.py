@@ -41,6 +41,25 @@ def test_each_step_reads_the_value_one_seasonal_period_before_the_next_minute() 
     assert model._inputs(scaled[:, :20], 16).numpy()[0, 0, 2 + SEASONAL_LAGS.index(60)] == 0.0
 
 
+def test_a_rollout_past_the_network_horizon_keeps_the_seasonal_lags_in_reach(monkeypatch: pytest.MonkeyPatch) -> None:
+    # forecast(12) with a 4-minute head runs the network three times, feeding its own predictions back;
+    # every block must still see 60 minutes before its next minute, not zeros from a trimmed window.
+    model = LstmForecaster(TINY, horizon=4).fit(_history())
+    seen: list[np.ndarray] = []
+    original = model._inputs
+
+    def recording(scaled: np.ndarray, steps: int) -> torch.Tensor:
+        seen.append(scaled.copy())
+        return original(scaled, steps)
+
+    monkeypatch.setattr(model, "_inputs", recording)
+    model.forecast(12)
+    assert len(seen) == 3
+    reach = 16 + max(SEASONAL_LAGS) - 1
+    assert all(window.shape == (3, reach) for window in seen)
+    np.testing.assert_array_equal(seen[1][:, :-4], seen[0][:, 4:])  # shifted by the first block's 4 minutes
+
+
 def test_per_function_scaling_keeps_quiet_and_busy_functions_in_their_own_range() -> None:
     model = LstmForecaster(TINY, horizon=4).fit(_history())
     predicted = model.forecast(4)
