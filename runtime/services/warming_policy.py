@@ -8,10 +8,11 @@ one stored are fed: ingest lags (the Prometheus collector writes minute m at abo
 minute fed before it is stored would be learnt as silence for good.
 
 A decision has to be in place before its minute starts, but the minutes since the newest stored one
-are not known yet. Each pass therefore asks a throw-away copy of the policy, advanced over those
-minutes as if they were silent: a function invoked in them is warm anyway (Knative keeps its pod
-through the autoscaler's stable window), so silence is the case the decision matters for. A
-function is warm when the copy loads it in the current minute or the next one.
+are not known yet. Each pass therefore decides on a throw-away copy of the policy, advanced over
+those minutes as if they were silent (`runtime.warming.deployed.decide_ahead`: a function invoked in
+them is warm anyway, Knative keeps its pod through the autoscaler's stable window). A function is
+warm when the copy loads it in the current minute or the next one. `isf simulate` scores this
+one-minute-behind policy as `predictive-deployed`.
 
 A function that appears is added with no history, as if it had been tracked all along and never
 invoked. When no invocation has been stored for `warming.stale_after_minutes`, an ingest outage
@@ -21,7 +22,6 @@ until minutes arrive again.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +32,7 @@ from sqlalchemy import Engine, func, select
 from runtime.settings import RuntimeSettings
 from runtime.store.invocations import invocation_matrix
 from runtime.store.schema import Invocation
+from runtime.warming.deployed import decide_ahead
 from runtime.warming.policy import AppProfile
 from runtime.warming.predictive import PredictiveWarming, make_predictive_policy
 
@@ -85,15 +86,9 @@ class LivePredictiveGate:
         policy = self._observe_until(engine, settled, memory_mb)
         policy.set_memory(np.array([memory_mb(i) for i in self._index]))
 
-        ahead = copy.deepcopy(policy)
-        silent = np.zeros(len(self._index), dtype=np.int64)
         assert self._next is not None
-        for _ in range(max(0, int((current - self._next) / _MINUTE))):
-            ahead.probability_next()
-            ahead.observe(silent)
-        loaded_now, p_now = ahead.decide_next()
-        ahead.observe(silent)
-        loaded_next, p_next = ahead.decide_next()
+        unseen = max(0, int((current - self._next) / _MINUTE))
+        (loaded_now, p_now), (loaded_next, p_next) = decide_ahead(policy, unseen, 2)
         return {
             function_id: GateDecision(
                 bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row])

@@ -36,8 +36,16 @@ def plot_pareto(report: SimulationReport, path: str | Path) -> Path:
         x, y = result.wasted_memory_vs_fixed10_pct, result.cold_starts
         axes.scatter([x], [y], s=40, marker="*" if result.sees_future else "o")
         labels.setdefault((round(x, 3), y), []).append(name)
-    for (x, y), names in labels.items():  # policies with the same app-level figures share one label
-        axes.annotate(" = ".join(names), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    above: list[tuple[float, int]] = []
+    for (x, y), names in sorted(labels.items()):  # policies with the same app-level figures share one label
+        # A label goes below-left of its point when one near it (in x and on the log scale) is labelled above.
+        crowded = any(abs(x - px) < 15 and 0.8 < y / max(py, 1) < 1.25 for px, py in above)
+        if not crowded:
+            above.append((x, y))
+        offset, align = ((4, -14), "right") if crowded else ((6, 4), "left")
+        axes.annotate(
+            " = ".join(names), (x, y), textcoords="offset points", xytext=offset, fontsize=9, ha=align
+        )
     front = pareto_front(report)
     axes.plot(
         [results[n].wasted_memory_vs_fixed10_pct for n in front],

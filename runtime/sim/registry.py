@@ -26,6 +26,13 @@ def _predictive(settings: RuntimeSettings) -> Policy:
     return make_predictive_policy(settings)
 
 
+def _predictive_deployed(settings: RuntimeSettings) -> Policy:
+    from runtime.warming.deployed import IngestLagged
+    from runtime.warming.predictive import make_predictive_policy
+
+    return IngestLagged(make_predictive_policy(settings))
+
+
 def _predictive_pool(settings: RuntimeSettings) -> Policy:
     from runtime.warming.pool import make_predictive_pool
 
@@ -40,6 +47,7 @@ FACTORIES: dict[str, PolicyFactory] = {
     "hybrid-histogram": lambda _: HybridHistogram(),
     "oracle": lambda _: Oracle(),
     "predictive": _predictive,
+    "predictive-deployed": _predictive_deployed,
     "predictive-pool": _predictive_pool,
 }
 SHIPPED = tuple(FACTORIES)

@@ -100,7 +100,7 @@ def decisions(name: str, counts: np.ndarray, trace: Trace) -> np.ndarray:
     return replay(counts, trace.profile(), policy)
 
 
-@pytest.mark.parametrize("name", ["fixed-10", "hybrid-histogram", "predictive", "predictive-pool"])
+@pytest.mark.parametrize("name", ["fixed-10", "hybrid-histogram", "predictive", "predictive-deployed", "predictive-pool"])
 def test_a_causal_policy_decides_minute_t_the_same_whatever_happens_from_t_on(
     sampled_day: Trace, name: str
 ) -> None:

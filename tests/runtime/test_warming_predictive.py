@@ -198,3 +198,31 @@ def test_on_the_bundled_day_predictive_reaches_the_headline_target_within_fixed1
     assert waste_pct <= 100.0
     assert p75 <= 50.0
     assert cold_starts <= 0.60 * HYBRID_HISTOGRAM_COLD_STARTS
+
+
+def test_the_deployed_policy_never_sees_the_minute_just_before_it_decides():
+    # As the warming service: minute t-1 is not stored yet when minute t is decided. Changing it may
+    # only keep the app invoked in it loaded (Knative keeps its pod), and must change nothing else.
+    from runtime.warming.deployed import IngestLagged
+
+    counts = load_trace("sampled-500fn-1day").counts[:40, :300].astype(np.int64)
+    altered = counts.copy()
+    altered[3, 200] = 0 if counts[3, 200] else 5
+    profile = _profile(40)
+    first = replay(counts, profile, IngestLagged(make_predictive_policy()))
+    second = replay(altered, profile, IngestLagged(make_predictive_policy()))
+    np.testing.assert_array_equal(first[:, :201], second[:, :201])
+    others = np.arange(40) != 3
+    np.testing.assert_array_equal(first[others, 201], second[others, 201])
+    invoked_in_200 = second if altered[3, 200] else first
+    assert invoked_in_200[3, 201]
+    assert not np.array_equal(first[:, 202:], second[:, 202:])  # from t+1 on, the minute is learnt
+
+
+def test_the_deployed_policy_still_catches_a_timer_at_its_tick():
+    from runtime.warming.deployed import IngestLagged
+
+    counts = _timer(15, 600, phase=4)
+    schedule = replay(counts, _profile(1), IngestLagged(make_predictive_policy()))
+    ticks = np.flatnonzero(counts[0])
+    assert schedule[0, ticks[ticks > 300]].all()
