@@ -79,6 +79,17 @@ def main() -> None:
         (f"each function's best of {len(names)} candidates, in hindsight", errors.min(axis=0).sum() / total),
     ):
         print(f"  {label:<62} WAPE {figure:.1%}")
+    arima = errors[names.index("arima")]
+    print("  functions with the largest ARIMA error:")
+    for row in np.argsort(-arima)[:4]:
+        series = counts[row]
+        lag1 = np.corrcoef(series[:-1], series[1:])[0, 1]
+        print(
+            f"    row {row:2d}: {arima[row] / arima.sum():4.0%} of ARIMA's error, ARIMA WAPE"
+            f" {arima[row] / actual[row].sum():4.0%}, best candidate {errors[:, row].min() / actual[row].sum():4.0%}"
+            f" ({names[int(errors[:, row].argmin())]}); mean {series.mean():.1f}/min,"
+            f" variance/mean {series.var() / series.mean():.1f}, lag-1 autocorrelation {lag1:.2f}"
+        )
 
 
 if __name__ == "__main__":
