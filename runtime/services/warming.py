@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 from kubernetes import client
 from prometheus_client import CollectorRegistry, Gauge
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from runtime.actuation.knative import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
 from runtime.placement.capacity import tier_capacities
@@ -35,9 +35,9 @@ from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings, Tier
 from runtime.state.hot_state import HotState
 from runtime.store.actuation import PoolDecision, current_pools, record_decisions
-from runtime.store.forecasts import Forecast
+from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
-from runtime.store.schema import AuditOutcome, Function, Prediction
+from runtime.store.schema import AuditOutcome, Function
 from runtime.warming.pool import pool_size
 
 log = logging.getLogger(__name__)
@@ -59,27 +59,11 @@ class WarmingInputs:
 
 
 def read_inputs(engine: Engine) -> WarmingInputs:
-    """Latest forecasts, average durations and memory sizes from the store.
-
-    Reads plain columns rather than ORM objects: at 10,000 functions this is most of a pass's time.
-    """
-    newest = (
-        select(Prediction.function_id, func.max(Prediction.window_start).label("window_start"))
-        .group_by(Prediction.function_id)
-        .subquery()
-    )
-    latest = (
-        select(Prediction.function_id, Prediction.window_start, Prediction.model_version, Prediction.counts)
-        .join(newest, (Prediction.function_id == newest.c.function_id)
-              & (Prediction.window_start == newest.c.window_start))
-        .order_by(Prediction.created_at, Prediction.id)
-    )
+    """Latest forecasts, average durations and memory sizes from the store."""
     with engine.connect() as connection:
-        # Several models may share the newest window; the last-created one wins.
-        forecasts = {row[0]: Forecast(*row) for row in connection.execute(latest)}
         sized = select(Function.id, Function.memory_mb).where(Function.memory_mb > 0)
         memory = {function_id: float(mb or 0.0) for function_id, mb in connection.execute(sized)}
-    return WarmingInputs(list(forecasts.values()), average_durations(engine), memory)
+    return WarmingInputs(latest_forecasts(engine), average_durations(engine), memory)
 
 
 def _ahead(forecasts: Sequence[Forecast], now: datetime) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from runtime.store.invocations import ensure_functions
 from runtime.store.schema import Prediction
@@ -65,19 +64,31 @@ def record_forecasts(engine: Engine, forecasts: Sequence[Forecast]) -> None:
             connection.execute(statement, rows[start : start + 5000])
 
 
+_COLUMNS = (
+    Prediction.function_id,
+    Prediction.window_start,
+    Prediction.model_version,
+    Prediction.counts,
+    Prediction.concurrency,
+)
+"""A forecast's columns, read as plain rows rather than ORM objects: both reads below are hot paths."""
+
+
+def _forecast(row: Sequence[Any]) -> Forecast:
+    return Forecast(row[0], row[1], row[2], list(row[3]), row[4])
+
+
 def latest_forecast(engine: Engine, function_id: str) -> Forecast | None:
     """The forecast with the latest window for a function (newest model run on ties), or None."""
-    # Core columns, not ORM objects: this is the hot read path of the forecast API.
     query = (
-        select(Prediction.function_id, Prediction.window_start, Prediction.model_version, Prediction.counts,
-               Prediction.concurrency)
+        select(*_COLUMNS)
         .where(Prediction.function_id == function_id)
         .order_by(Prediction.window_start.desc(), Prediction.created_at.desc(), Prediction.id.desc())
         .limit(1)
     )
     with engine.connect() as connection:
         row = connection.execute(query).first()
-    return None if row is None else Forecast(row[0], row[1], row[2], list(row[3]), row[4])
+    return None if row is None else _forecast(row)
 
 
 def latest_forecasts(engine: Engine) -> list[Forecast]:
@@ -88,18 +99,15 @@ def latest_forecasts(engine: Engine) -> list[Forecast]:
         .subquery()
     )
     query = (
-        select(Prediction)
+        select(*_COLUMNS)
         .join(
             newest,
-            (Prediction.function_id == newest.c.function_id) & (Prediction.window_start == newest.c.window_start),
+            (Prediction.function_id == newest.c.function_id)
+            & (Prediction.window_start == newest.c.window_start),
         )
-        .order_by(Prediction.function_id, Prediction.created_at, Prediction.id)
+        .order_by(Prediction.created_at, Prediction.id)
     )
-    with Session(engine) as session:
+    with engine.connect() as connection:
         # Several models may share the newest window; the last-created one wins.
-        by_function = {row.function_id: _forecast(row) for row in session.execute(query).scalars()}
+        by_function = {row[0]: _forecast(row) for row in connection.execute(query)}
     return list(by_function.values())
-
-
-def _forecast(row: Prediction) -> Forecast:
-    return Forecast(row.function_id, row.window_start, row.model_version, list(row.counts), row.concurrency)
