@@ -9,8 +9,8 @@ median count: the forecast that minimises absolute (WAPE) error.
 Timer-triggered functions repeat every 15, 30 or 60 minutes, which an LSTM cannot count out from the
 raw window, so each step also reads the value one period before the minute it predicts next
 (`SEASONAL_LAGS`). The 1-minute-ahead forecast, which the hybrid and the warm pool lean on most,
-weighs as much in the loss as all the later minutes together. Measured with `isf forecast-eval` on
-sampled-500fn-1day, mean of 5 seeds: 1-minute WAPE 32.6 % -> 28.6 %, 5-minute 39.9 % -> 38.3 %.
+weighs as much in the loss as all the later minutes together. `benchmarks/lstm_seeds.py` prints the
+WAPE over several seeds (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations

@@ -11,11 +11,14 @@ its period and 0 elsewhere after a few periods: that is the phase detection.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
 import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
 
 _EXPERIENCE_EDGES = (1, 2, 3, 5, 10, 20)
 """Completed idle times at which an app moves to the next prior stratum (0, 1, 2, 3-4, ... 20+)."""
@@ -23,6 +26,11 @@ _EXACT_PRIOR_MINUTES = 60
 """The pooled prior keeps 1-minute bins this far; beyond, bins grow geometrically to share data."""
 _PRIOR_PSEUDO_EVENTS = 0.005
 """A faint prior on the prior itself, so an empty pooled bin reads as 'rare', not 0/0."""
+
+
+def grow_rows(array: _Array, count: int, fill: float) -> _Array:
+    """`array` with `count` rows of `fill` appended (per-app state for apps that start being tracked)."""
+    return cast(_Array, np.concatenate([array, np.full((count, *array.shape[1:]), fill, dtype=array.dtype)]))
 
 
 def _prior_bins(horizon: int) -> Ints:
@@ -56,9 +64,8 @@ class IdleTimeHazard:
 
     def add_apps(self, count: int) -> None:
         """Start tracking `count` more apps (appended rows, no experience yet)."""
-        self._at_risk = np.concatenate([self._at_risk, np.zeros((count, self._at_risk.shape[1]))])
-        self._events = np.concatenate([self._events, np.zeros((count, self._events.shape[1]))])
-        self._completed = np.concatenate([self._completed, np.zeros(count, dtype=np.int64)])
+        self._at_risk, self._events = grow_rows(self._at_risk, count, 0), grow_rows(self._events, count, 0)
+        self._completed = grow_rows(self._completed, count, 0)
 
     def _column(self, since: Ints) -> Ints:
         return np.minimum(since, self.horizon + 1)

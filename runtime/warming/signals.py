@@ -15,12 +15,12 @@ Each signal is computed from minutes already observed and expressed on the logit
 
 from __future__ import annotations
 
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from runtime.warming.hazard import IdleTimeHazard
+from runtime.warming.hazard import IdleTimeHazard, grow_rows
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -80,7 +80,7 @@ class InvocationSignals:
         """Start tracking `count` more apps, as if they had been tracked all along and never invoked."""
 
         def grow(array: _Array, fill: float) -> _Array:
-            return cast(_Array, np.concatenate([array, np.full((count, *array.shape[1:]), fill, dtype=array.dtype)]))
+            return grow_rows(array, count, fill)
 
         self.hazard.add_apps(count)
         self.last, self._first = grow(self.last, -1), grow(self._first, -1)
