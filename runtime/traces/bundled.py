@@ -10,12 +10,12 @@ from runtime.traces.errors import TraceFormatError
 from runtime.traces.trace import Trace
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "traces"
-BUNDLED_TRACES = ("sampled-500fn-1day", "real-500fn-8h")
+BUNDLED_TRACES = ("sampled-500fn-1day", "real-500fn-8h", "invitro-busy-1306fn-1day")
 DEFAULT_TRACE = BUNDLED_TRACES[0]
 
 
 def bundled_trace_dir(name: str = DEFAULT_TRACE) -> Path:
-    """Directory of a bundled Azure 2019 sample (`sampled-500fn-1day` or `real-500fn-8h`)."""
+    """Directory of a bundled Azure 2019 sample (one of `BUNDLED_TRACES`)."""
     if name not in BUNDLED_TRACES:
         raise ValueError(f"unknown bundled trace {name!r}; one of {list(BUNDLED_TRACES)}")
     return DATA_DIR / "azure-functions-2019" / name
