@@ -1,4 +1,7 @@
-"""`isf render`: preview a stack offline (mock engine), writing manifests and the resource inventory."""
+"""`isf render`: preview a stack offline (mock engine), writing manifests and the resource inventory.
+
+The program side's `isf` commands; `runtime.cli` finds them through the `isf.commands` entry point group.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ def render(
     project_dir: Annotated[Path, typer.Option("--project-dir", help="folder holding Pulumi.yaml")] = Path("."),
 ) -> None:
     """Run the Pulumi program under the mock engine and write every object and resource it would create."""
+    # Pulumi loads only when rendering, so `isf --help` stays fast.
     from rich.console import Console
     from rich.table import Table
 
@@ -54,4 +58,5 @@ def render(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the program side's commands to `isf`."""
     app.command(name="render")(render)
