@@ -29,7 +29,7 @@ from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
 from components.observability.tracing import TracingArgs
 from components.serving.stack import ServingArgs
-from components.workloads.knative import FunctionSpec
+from components.workloads.function import FunctionSpec
 from components.workloads.spec import DnsLabel, WorkloadSpec
 from runtime.settings import RuntimeSettings, Tier
 

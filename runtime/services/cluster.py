@@ -1,7 +1,7 @@
 """The cluster as the controllers see it: the Knative Services that run functions, and the tiered nodes.
 
 A function maps to the Knative Service labelled `isf.io/function=<function id>` (the label every
-function the platform deploys carries, see `components/workloads/knative.py`), in any namespace;
+function the platform deploys carries, see `components/workloads/function.py`), in any namespace;
 an unlabelled Service is not managed. Functions with stored data but no such Service (e.g. an
 imported trace) still get decisions, which are recorded but not actuated.
 """
