@@ -15,15 +15,7 @@ from typing import Annotated, Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-SETTINGS_FILE_ENV = "ISF_SETTINGS_FILE"
-
-
-class Tier(StrEnum):
-    """Where a function can run, nearest to users first."""
-
-    EDGE = "edge"
-    REGIONAL = "regional"
-    CLOUD = "cloud"
+from runtime.contract import Tier, environment
 
 
 class _Strict(BaseModel):
@@ -221,7 +213,7 @@ class RuntimeSettings(_Strict):
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuntimeSettings:
         """Read settings from `path`, else from $ISF_SETTINGS_FILE, else the defaults."""
-        source = path or os.environ.get(SETTINGS_FILE_ENV)
+        source = path or os.environ.get(environment.SETTINGS_FILE)
         if not source:
             return cls()
         data: Any = yaml.safe_load(Path(source).read_text()) or {}

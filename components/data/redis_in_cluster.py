@@ -15,11 +15,11 @@ from typing import Any
 
 import pulumi
 
-from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.redis_store import RedisStore
 from components.data.spec import RedisSpec, StoreMode, require_mode
 from components.helm import ChartRef, helm_chart, merged_values
+from runtime.contract.scheduling import placement
 
 CHART = ChartRef(chart="redis-cluster", version="9.0.8", repo="https://charts.bitnami.com/bitnami")
 IMAGE_NAMESPACE = "bitnamilegacy"

@@ -12,15 +12,23 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.cluster.scheduling import placement
-from components.workloads.manifests import MANAGED_BY, MANAGED_BY_LABEL, TIER_LABEL, Manifest
+from components.workloads.manifests import Manifest
 from components.workloads.security import TMP_MOUNT, TMP_VOLUME, container_security_context
 from components.workloads.spec import DnsLabel, EnvName, Resources, SecretEnv
-from runtime.settings import Tier
+from runtime.contract import Tier
+from runtime.contract.kubernetes import (
+    AUTOSCALING_PREFIX,
+    FUNCTION_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    MAX_SCALE,
+    MIN_SCALE,
+    SCALE_DOWN_DELAY,
+    WORKLOAD_TIER_LABEL,
+)
+from runtime.contract.scheduling import placement
 
-AUTOSCALING = "autoscaling.knative.dev"
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
-FUNCTION_LABEL = "isf.io/function"
 
 
 class ScaleMetric(StrEnum):
@@ -76,23 +84,23 @@ class FunctionSpec(BaseModel):
 def autoscaling_annotations(spec: FunctionSpec) -> dict[str, str]:
     """Knative Pod Autoscaler annotations of the revision template (values are strings)."""
     annotations = {
-        f"{AUTOSCALING}/class": "kpa.autoscaling.knative.dev",
-        f"{AUTOSCALING}/metric": spec.metric.value,
-        f"{AUTOSCALING}/target": f"{spec.target:g}",
-        f"{AUTOSCALING}/min-scale": str(spec.min_scale),
-        f"{AUTOSCALING}/max-scale": str(spec.max_scale),
-        f"{AUTOSCALING}/window": f"{spec.window_seconds}s",
-        f"{AUTOSCALING}/scale-down-delay": f"{spec.scale_down_delay_seconds}s",
+        f"{AUTOSCALING_PREFIX}/class": "kpa.autoscaling.knative.dev",
+        f"{AUTOSCALING_PREFIX}/metric": spec.metric.value,
+        f"{AUTOSCALING_PREFIX}/target": f"{spec.target:g}",
+        MIN_SCALE: str(spec.min_scale),
+        MAX_SCALE: str(spec.max_scale),
+        f"{AUTOSCALING_PREFIX}/window": f"{spec.window_seconds}s",
+        SCALE_DOWN_DELAY: f"{spec.scale_down_delay_seconds}s",
     }
     if spec.initial_scale is not None:
-        annotations[f"{AUTOSCALING}/initial-scale"] = str(spec.initial_scale)
+        annotations[f"{AUTOSCALING_PREFIX}/initial-scale"] = str(spec.initial_scale)
     return annotations
 
 
 def knative_service(spec: FunctionSpec, namespace: str) -> Manifest:
     """The `serving.knative.dev/v1` Service of a function, hardened and pinned to its tier."""
     scheduling = placement(spec.tier, spec.gpus)
-    labels = {**spec.labels, FUNCTION_LABEL: spec.name, TIER_LABEL: spec.tier.value, MANAGED_BY_LABEL: MANAGED_BY}
+    labels = {**spec.labels, FUNCTION_LABEL: spec.name, WORKLOAD_TIER_LABEL: spec.tier.value, MANAGED_BY_LABEL: MANAGED_BY}
     if spec.visibility is Visibility.CLUSTER_LOCAL:
         labels[VISIBILITY_LABEL] = "cluster-local"
     env = [{"name": key, "value": value} for key, value in sorted(spec.env.items())] + [
@@ -126,7 +134,7 @@ def knative_service(spec: FunctionSpec, namespace: str) -> Manifest:
         "metadata": {"name": spec.name, "namespace": namespace, "labels": labels},
         "spec": {
             "template": {
-                "metadata": {"labels": {FUNCTION_LABEL: spec.name, TIER_LABEL: spec.tier.value},
+                "metadata": {"labels": {FUNCTION_LABEL: spec.name, WORKLOAD_TIER_LABEL: spec.tier.value},
                              "annotations": autoscaling_annotations(spec)},
                 "spec": {
                     "containerConcurrency": spec.container_concurrency,

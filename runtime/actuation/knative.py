@@ -12,11 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-GROUP = "serving.knative.dev"
-VERSION = "v1"
-MIN_SCALE = "autoscaling.knative.dev/min-scale"
-MAX_SCALE = "autoscaling.knative.dev/max-scale"
-SCALE_DOWN_DELAY = "autoscaling.knative.dev/scale-down-delay"
+from runtime.contract.kubernetes import KNATIVE_GROUP, KNATIVE_VERSION, MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
+
 # Knative caps scale-down-delay at one hour.
 MAX_SCALE_DOWN_DELAY_S = 3600
 
@@ -121,12 +118,12 @@ class KnativeActuator:
         self._field_manager = field_manager
 
     def _get(self, namespace: str, plural: str, name: str) -> dict[str, Any]:
-        return self._api.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        return self._api.get_namespaced_custom_object(KNATIVE_GROUP, KNATIVE_VERSION, namespace, plural, name)
 
     def _patch(self, kind: str, namespace: str, plural: str, name: str, patch: dict[str, Any]) -> Actuation:
         if not self._dry_run:
             self._api.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name, patch, field_manager=self._field_manager
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, plural, name, patch, field_manager=self._field_manager
             )
         return Actuation(kind=kind, namespace=namespace, name=name, patch=patch, dry_run=self._dry_run)
 

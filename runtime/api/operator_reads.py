@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from runtime.api.fields import FunctionId
 from runtime.api.service import ServiceContext, service_context
-from runtime.settings import Tier
+from runtime.contract import Tier
 from runtime.store.actuation import audit_log, latest_decisions, latest_placements
 from runtime.store.cost import warm_pool_costs
 from runtime.store.forecasts import latest_forecast

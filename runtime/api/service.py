@@ -25,9 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     generate_latest,
 )
 from sqlalchemy import Engine, text
@@ -37,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.api.config import ServiceConfig
 from runtime.api.tracing import instrument_service
+from runtime.contract import metrics
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
 from runtime.store.engine import POOL_SIZE, open_engine
@@ -83,16 +82,8 @@ class _RequestMetrics:
     def __init__(self, app: ASGIApp, *, service: str, registry: CollectorRegistry) -> None:
         self._app = app
         self._service = service
-        self._requests = Counter(
-            "isf_http_requests", "HTTP requests served", ["service", "method", "route", "status"], registry=registry
-        )
-        self._latency = Histogram(
-            "isf_http_request_duration_seconds",
-            "HTTP request latency",
-            ["service", "method", "route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
-            registry=registry,
-        )
+        self._requests = metrics.HTTP_REQUESTS.counter(registry)
+        self._latency = metrics.HTTP_REQUEST_DURATION.histogram(registry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,7 +138,7 @@ def create_service_app(
             config.redis_url, registry, cluster=config.redis_cluster, prefix=config.redis_prefix
         ),
         registry=registry,
-        database_up=Gauge("isf_database_up", "1 if the last database check succeeded", registry=registry),
+        database_up=metrics.DATABASE_UP.gauge(registry),
     )
 
     @asynccontextmanager
@@ -235,7 +226,7 @@ def create_service_app(
         return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
+    def prometheus_metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:

@@ -1,7 +1,7 @@
 """`isf serve NAME [--host H] [--port P]`: run one of the runtime services under uvicorn.
 
-To add a service: a member in `Service` and the import path of its app factory in `FACTORIES`. The
-factory takes a `runtime.api.ServiceConfig` and returns the FastAPI app, normally built with
+To add a service: a member in `runtime.contract.ServiceRole` and the import path of its app factory in
+`FACTORIES`. The factory takes a `runtime.api.ServiceConfig` and returns the FastAPI app, normally built with
 `runtime.api.create_service_app` (which brings /healthz, /readyz, /metrics, JSON logs, 503 on
 database outage). Factories are imported only when their service starts, so `isf --help` stays fast.
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from runtime.contract import ServiceRole
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -21,30 +22,21 @@ if TYPE_CHECKING:
     from runtime.api.config import ServiceConfig
 
 
-class Service(StrEnum):
-    """The services `isf serve` can run."""
-
-    API = "api"
-    PREDICTOR = "predictor"
-    WARMING = "warming"
-    PLACEMENT = "placement"
-
-
-FACTORIES: dict[Service, str] = {
-    Service.API: "runtime.api.app:create_api_app",
-    Service.PREDICTOR: "runtime.services.apps:create_predictor_app",
-    Service.WARMING: "runtime.services.apps:create_warming_app",
-    Service.PLACEMENT: "runtime.services.apps:create_placement_app",
+FACTORIES: dict[ServiceRole, str] = {
+    ServiceRole.API: "runtime.api.app:create_api_app",
+    ServiceRole.PREDICTOR: "runtime.services.apps:create_predictor_app",
+    ServiceRole.WARMING: "runtime.services.apps:create_warming_app",
+    ServiceRole.PLACEMENT: "runtime.services.apps:create_placement_app",
 }
 
 
-def _factory(service: Service) -> Callable[[ServiceConfig], FastAPI]:
+def _factory(service: ServiceRole) -> Callable[[ServiceConfig], FastAPI]:
     module_name, _, attribute = FACTORIES[service].partition(":")
     return getattr(importlib.import_module(module_name), attribute)
 
 
 def serve(
-    name: Annotated[Service, typer.Argument(help="which service to run")],
+    name: Annotated[ServiceRole, typer.Argument(help="which service to run")],
     host: Annotated[str, typer.Option(help="interface to bind")] = "0.0.0.0",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8080,
 ) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime.contract import Tier
 from runtime.placement.problem import FunctionDemand, PlacementProblem, Resources, TierSpec
-from runtime.settings import CostSettings, Tier
+from runtime.settings import CostSettings
 
 REGIONS = ("us-east", "us-west", "eu-west", "eu-central", "ap-south", "ap-northeast")
 

@@ -18,13 +18,11 @@ from kubernetes import client, config
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.actuation.knative import GROUP, VERSION
-from runtime.placement.capacity import GPU_RESOURCE, TIER_LABEL
+from runtime.contract import Tier
+from runtime.contract.kubernetes import FUNCTION_LABEL, KNATIVE_GROUP, KNATIVE_VERSION, PLATFORM_NAMESPACE
+from runtime.contract.scheduling import GPU_RESOURCE, TIER_LABEL, placement
 from runtime.placement.problem import Resources
-from runtime.settings import Tier
 
-FUNCTION_LABEL = "isf.io/function"
-GPU_NODE_LABEL = "nvidia.com/gpu.present"
 _GIB = Decimal(2**30)
 
 
@@ -33,7 +31,7 @@ class ControllerConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ISF_", extra="ignore", frozen=True)
 
-    namespace: str = Field(default="isf-system", description="namespace of the leader-election Lease")
+    namespace: str = Field(default=PLATFORM_NAMESPACE, description="namespace of the leader-election Lease")
     identity: str = Field(
         default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname(),
         description="this replica's name in the Lease",
@@ -94,7 +92,7 @@ def _tier(service: dict[str, Any]) -> Tier | None:
 def function_services(api: client.ApiClient, label: str = FUNCTION_LABEL) -> dict[str, FunctionService]:
     """Every labelled Knative Service in the cluster, by function id."""
     listed: dict[str, Any] = client.CustomObjectsApi(api).list_cluster_custom_object(  # type: ignore[assignment]
-        GROUP, VERSION, "services", label_selector=label
+        KNATIVE_GROUP, KNATIVE_VERSION, "services", label_selector=label
     )
     found: dict[str, FunctionService] = {}
     for item in listed.get("items", []):
@@ -116,12 +114,6 @@ def list_nodes(api: client.ApiClient) -> list[dict[str, Any]]:
 
 
 def tier_scheduling(tier: Tier, gpu: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """nodeSelector and tolerations for a pod in `tier` (matching `components/cluster/scheduling.py`)."""
-    selector = {TIER_LABEL: tier.value}
-    tolerations: list[dict[str, Any]] = [
-        {"key": TIER_LABEL, "operator": "Equal", "value": tier.value, "effect": "NoSchedule"}
-    ]
-    if gpu:
-        selector[GPU_NODE_LABEL] = "true"
-        tolerations.append({"key": GPU_RESOURCE, "operator": "Equal", "value": "present", "effect": "NoSchedule"})
-    return selector, tolerations
+    """nodeSelector and tolerations for a pod in `tier`: the same the program gives a function there."""
+    scheduling = placement(tier, gpus=1 if gpu else 0)
+    return scheduling.node_selector, list(scheduling.tolerations)

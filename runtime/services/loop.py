@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode, Tracer
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
+
+from runtime.contract import metrics
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +28,10 @@ class LoopMetrics:
     """Pass timings, failures, last success and leadership per loop, registered once per registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.seconds = Histogram(
-            "isf_control_pass_seconds", "Duration of one control-loop pass", ["loop"], registry=registry,
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-        )
-        self.failures = Counter(
-            "isf_control_pass_failures", "Control-loop passes that raised", ["loop"], registry=registry
-        )
-        self.last_success = Gauge(
-            "isf_control_last_success_timestamp_seconds", "Unix time of the last successful pass", ["loop"],
-            registry=registry,
-        )
-        self.leading = Gauge(
-            "isf_control_leader", "1 while this replica leads (and so acts), 0 while it stands by", ["loop"],
-            registry=registry,
-        )
+        self.seconds = metrics.CONTROL_PASS_SECONDS.histogram(registry)
+        self.failures = metrics.CONTROL_PASS_FAILURES.counter(registry)
+        self.last_success = metrics.CONTROL_LAST_SUCCESS.gauge(registry)
+        self.leading = metrics.CONTROL_LEADER.gauge(registry)
 
 
 class PeriodicLoop:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 from runtime.store.invocations import ensure_functions
 from runtime.store.schema import AuditEntry, AuditOutcome, Placement, WarmPoolDecision
 

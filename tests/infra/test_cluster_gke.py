@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from components.cluster.gke import GkeCluster, GkeClusterArgs
 from components.cluster.node_pools import GKE_MACHINE_TYPES, TierPool
 from infra.mocks import Records, is_secret, run_program
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
 

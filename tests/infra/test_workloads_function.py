@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.workloads import FunctionSpec, ScaleMetric, Visibility, knative_service
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 
 def template(spec: FunctionSpec) -> dict[str, Any]:

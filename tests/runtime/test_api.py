@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from runtime.api.app import create_api_app
 from runtime.api.config import ServiceConfig
-from runtime.settings import Tier
+from runtime.contract import Tier
 from runtime.store import (
     Actuation,
     AuditOutcome,

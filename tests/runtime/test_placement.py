@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from runtime.contract import Tier
 from runtime.placement import (
     FunctionDemand,
     PlacementProblem,
@@ -22,7 +23,7 @@ from runtime.placement import (
 )
 from runtime.placement.costs import NO_TIER, build_cost_model
 from runtime.placement.synthetic import random_problem
-from runtime.settings import CostWeights, PlacementSettings, Tier
+from runtime.settings import CostWeights, PlacementSettings
 
 SETTINGS = PlacementSettings(milp_time_limit_s=30)
 

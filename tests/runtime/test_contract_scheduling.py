@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.cluster.scheduling import (
+from runtime.contract import Tier
+from runtime.contract.scheduling import (
     GPU_LABEL,
     GPU_RESOURCE,
     GPU_TAINT,
@@ -14,7 +15,6 @@ from components.cluster.scheduling import (
     pool_taints,
     tier_taint,
 )
-from runtime.settings import Tier
 
 
 def _tolerates(tolerations: list[dict[str, str]], taint_key: str, taint_value: str, effect: str) -> bool:
