@@ -1,8 +1,9 @@
 """The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane,
 then the stack's own workloads and functions.
 
-`plan` turns a `StackConfig` into every component's Args without touching the engine, so a config the
-components reject still fails before any resource is registered; `compose` registers the components.
+The config is validated and planned once: `plan` turns a `StackConfig` into every component's Args without
+touching the engine, so a config the components reject still fails before any resource is registered;
+`compose` registers the components of that plan.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
 from components.serving.stack import ServingArgs
 from components.workloads.namespace import functions_namespace
 from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
+from infra.engine_config import EngineConfig
 
 HA_REPLICAS = 2
 _ArgsT = TypeVar("_ArgsT", bound=BaseModel)
@@ -114,6 +116,11 @@ def plan(config: StackConfig, *, source: str = "the stack config") -> PlatformPl
         return _plan(config)
     except StackConfigError as error:
         raise StackConfigError(source, error.problems) from None
+
+
+def plan_stack(engine: EngineConfig) -> PlatformPlan:
+    """Validate and plan a stack's engine config; raises `StackConfigError` naming its stack file."""
+    return plan(engine.validate(), source=engine.source)
 
 
 def _plan(config: StackConfig) -> PlatformPlan:
@@ -251,13 +258,13 @@ def _user_workloads(
         KnativeFunction(f"isf-function-{function.name}", FunctionArgs(function, config.functions_namespace), after_platform)
 
 
-def compose(config: StackConfig) -> PlatformPlan:
-    """Register the whole platform for `config` and export its entry points; returns the plan it used."""
+def compose(platform_plan: PlatformPlan) -> None:
+    """Register the whole platform of a planned stack and export its entry points."""
     from components.observability.stack import Monitoring
     from components.platform.component import ControlPlane
     from components.serving.stack import Serving
 
-    platform_plan = plan(config, source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    config = platform_plan.config
     cloud_provider = _cloud_provider(config)
     cluster = _cluster(platform_plan, cloud_provider)
     kubernetes: pulumi.ProviderResource = cluster.provider
@@ -284,4 +291,3 @@ def compose(config: StackConfig) -> PlatformPlan:
     pulumi.export("platform_namespace", config.platform.namespace)
     pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)
     pulumi.export("functions_namespace", config.functions_namespace)
-    return platform_plan

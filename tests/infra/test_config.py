@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.composition import compose, plan
+from infra.composition import compose, plan, plan_stack
 from infra.config import PROJECT, Cloud, StackConfig, StackConfigError
-from infra.config_loader import load_stack_config
+from infra.engine_config import apply_overrides, engine_config, placeholder_secret, read_stack_file
 from infra.mocks import run_program
-from infra.stack_file import apply_overrides, placeholder_secret, read_stack_file
 from runtime.settings import Tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +226,7 @@ def test_the_loader_reads_structured_config_the_engine_passes() -> None:
         "isf:kubernetes_version": "1.30",
         "aws:region": "eu-west-1",
     }
-    run_program(lambda: seen.append(load_stack_config()), config=config)
+    run_program(lambda: seen.append(engine_config().validate()), config=config)
     loaded = seen[0]
     assert (loaded.cloud, loaded.gcp.project, loaded.high_availability, loaded.kubernetes_version) == (
         Cloud.GCP,
@@ -244,7 +243,7 @@ def test_an_invalid_config_fails_before_any_resource_is_registered() -> None:
     mocks = RecordingMocks()
     with pytest.raises(StackConfigError) as caught:
         run_program(
-            lambda: compose(load_stack_config()),
+            lambda: compose(plan_stack(engine_config())),
             config={"isf:cloud": "azure", "isf:redis": json.dumps({"shards": 0})},
             stack="broken",
             mocks=mocks,

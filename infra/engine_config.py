@@ -1,8 +1,10 @@
-"""Turn `Pulumi.<stack>.yaml` (plus `--set` overrides) into the config map the Pulumi engine would pass.
+"""The Pulumi engine config of a stack: flat `isf:key` -> string, decoded once into the `StackConfig` input.
 
-Used where there is no Pulumi CLI: `isf render` and the tests. Encrypted values (`secure: v1:...`) cannot be
-read offline, and secrets that are set with `pulumi config set --secret` are absent from the file; both get
-deterministic placeholders, which `isf render` redacts from its output.
+Under the engine (`pulumi up`) it comes from the engine itself (`engine_config`). Where there is no Pulumi
+CLI (`isf render`, the tests) `read_stack_file` turns `Pulumi.<stack>.yaml` plus `--set` overrides into the
+same map. Encrypted values (`secure: v1:...`) cannot be read offline, and secrets that are set with
+`pulumi config set --secret` are absent from the file; both get deterministic placeholders, which
+`isf render` redacts from its output.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from infra.config import PROJECT, StackConfig, StackConfigError
 
@@ -32,17 +36,34 @@ class EngineConfig:
     placeholders: frozenset[str] = field(default_factory=frozenset)
 
     def decoded(self) -> dict[str, Any]:
-        """Project keys without the `isf:` prefix, structured values decoded (what the loader sees)."""
+        """Every `isf:<key>` without the prefix, decoded, including keys the schema does not know (to report them)."""
         prefix = f"{PROJECT}:"
-        out: dict[str, Any] = {}
-        for key, raw in self.values.items():
-            if key.startswith(prefix):
-                out[key.removeprefix(prefix)] = json.loads(raw) if raw[:1] in "{[" else raw
-        return out
+        return {
+            key.removeprefix(prefix): _decode(raw)
+            for key, raw in sorted(self.values.items())
+            if key.startswith(prefix) and isinstance(raw, str)
+        }
 
     def validate(self) -> StackConfig:
         """The stack config, or `StackConfigError` naming this stack file and every bad key."""
         return StackConfig.from_mapping(self.decoded(), source=self.source)
+
+
+def _decode(raw: str) -> Any:
+    # Structured values (`pulumi config set --path`) reach the program as JSON; scalars stay strings and
+    # pydantic's lax mode converts "3" / "true" where the schema wants numbers or booleans.
+    if raw[:1] in "{[":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def engine_config() -> EngineConfig:
+    """The config the engine hands the running program (`$PULUMI_CONFIG`; tests and `isf render` set it in-process)."""
+    values: dict[str, Any] = {**(get_config_env() or {}), **CONFIG.get()}
+    return EngineConfig(f"Pulumi.{pulumi.get_stack()}.yaml", dict(sorted(values.items())), [])
 
 
 def placeholder_secret(path: str) -> str:
