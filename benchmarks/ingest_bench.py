@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
 
 from runtime.store import InvocationRecord, open_engine, record_invocations, upgrade
-from runtime.store.scratch import create_scratch_database, drop_scratch_database
+from tests.support.scratch_database import create_scratch_database, drop_scratch_database
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FUNCTIONS = 2000

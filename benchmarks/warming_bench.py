@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from runtime.settings import CostSettings
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram, Oracle
 from runtime.warming.policy import WarmingPolicy
@@ -38,7 +38,7 @@ def predictive(cold_start_mb_minutes: float, **knobs: object) -> PredictiveWarmi
 
 def evaluate(trace_name: str, policies: list[tuple[str, WarmingPolicy]]) -> None:
     trace = load_trace(trace_name).by_app()
-    counts, profile = trace.counts, trace.profile()
+    counts, profile = trace.counts, app_profile(trace)
     fixed10 = score(counts, replay(counts, profile, FixedKeepAlive(10)), profile.memory_mb)
     reference = fixed10.wasted_memory_mb_minutes.sum()
     print(f"\n{trace_name}: {counts.shape[0]} apps x {counts.shape[1]} minutes")

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.settings import CostSettings
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming
@@ -137,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
 
     trace = load_trace(args.trace).by_app()
-    counts, profile = trace.counts, trace.profile()
+    counts, profile = trace.counts, app_profile(trace)
     memory = profile.memory_mb
     invoked = counts > 0
     invocations = counts.sum(axis=1)

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from runtime.api.fields import FunctionId
 from runtime.api.service import ServiceContext, service_context
 from runtime.contract import Tier
-from runtime.store.actuation import audit_log, latest_decisions, latest_placements
 from runtime.store.cost import warm_pool_costs
+from runtime.store.decisions import audit_log, latest_decisions, latest_placements
 from runtime.store.forecasts import latest_forecast
 from runtime.store.functions import get_function, list_functions
-from runtime.store.registry import list_models
+from runtime.store.models import list_models
 from runtime.store.schema import AuditOutcome
 
 router = APIRouter(prefix="/v1", tags=["operators"])

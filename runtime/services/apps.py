@@ -41,7 +41,7 @@ def _with_loops(app: FastAPI, build: BuildLoops) -> FastAPI:
 
 def _leader_gate(name: str) -> tuple[Any, Callable[[], bool]]:
     from runtime.actuation.leader import LeaseLeadership
-    from runtime.services.cluster import ControllerConfig, kubernetes_api_client
+    from runtime.services.kube import ControllerConfig, kubernetes_api_client
 
     controller = ControllerConfig()
     kube = kubernetes_api_client()

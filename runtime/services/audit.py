@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from urllib3.exceptions import HTTPError
 
 from runtime.actuation import knative
-from runtime.store.actuation import Actuation, record_actuations
+from runtime.store.decisions import Actuation, record_actuations
 from runtime.store.schema import AuditOutcome
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ from kubernetes import client
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from runtime.actuation.knative import KnativeActuator, PlacementTarget
+from runtime.actuation.patches import KnativeActuator, PlacementTarget
 from runtime.contract import Tier, metrics
 from runtime.placement import FunctionDemand, PlacementProblem, PlacementResult, Resources, TierSpec, place
 from runtime.placement.capacity import tier_capacities
 from runtime.services.audit import AuditTrail
-from runtime.services.cluster import (
+from runtime.services.kube import (
     FUNCTION_LABEL,
     FunctionService,
     function_services,
@@ -32,7 +32,7 @@ from runtime.services.cluster import (
 )
 from runtime.services.loop import Clock, utc_now
 from runtime.settings import RuntimeSettings
-from runtime.store.actuation import TierPlacement, current_pools, record_placements
+from runtime.store.decisions import TierPlacement, current_pools, record_placements
 from runtime.store.forecasts import latest_forecasts
 from runtime.store.functions import FunctionInfo, upsert_functions
 from runtime.store.schema import AuditOutcome

@@ -25,17 +25,17 @@ from kubernetes import client
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from runtime.actuation.knative import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
 from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
-from runtime.services.cluster import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
 from runtime.services.loop import Clock, utc_now
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
-from runtime.store.actuation import PoolDecision, current_pools, record_decisions
+from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.schema import AuditOutcome, Function

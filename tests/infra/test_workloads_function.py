@@ -77,7 +77,7 @@ def test_bad_function_specs_fail_naming_the_field(changes: dict[str, Any], messa
 
 def test_pulumi_leaves_the_fields_placement_patches_to_the_placement_service() -> None:
     from components.workloads.component import PLACEMENT_OWNED_FIELDS
-    from runtime.actuation.knative import PlacementTarget, placement_patch
+    from runtime.actuation.patches import PlacementTarget, placement_patch
 
     patch = placement_patch({}, PlacementTarget("functions", "f", {"tier": "edge"}, []))
     assert patch is not None

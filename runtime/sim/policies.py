@@ -10,9 +10,8 @@ import re
 from collections.abc import Callable
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.instances import PoolPolicy
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram, Oracle
-from runtime.warming.policy import WarmingPolicy
+from runtime.warming.policy import PoolPolicy, WarmingPolicy
 
 Policy = WarmingPolicy | PoolPolicy
 PolicyFactory = Callable[[RuntimeSettings], Policy]
