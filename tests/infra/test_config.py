@@ -82,7 +82,7 @@ def test_tier_overrides_keep_the_other_defaults_of_that_tier() -> None:
         ({"postgres": {"tuning": {"random_page_cost": 0}}}, "postgres.tuning.random_page_cost", "greater than 0"),
         ({"postgres": {"tuning": {"min_wal_size": "8GB"}}}, "postgres.tuning", "must not exceed max_wal_size"),
         ({"aws": {"vpc_cidr": "8.8.0.0/16"}}, "aws.vpc_cidr", "private"),
-        ({"aws": {"admin_role_arns": ["root"]}}, "aws.admin_role_arns[0]", "pattern"),
+        ({"aws": {"admin_role_arns": ["root"]}}, "aws.admin_role_arns[0]", "IAM role or user ARN"),
         ({"serving": {"cert_manager": {"issuer": "acme"}}}, "serving.cert_manager", "acme_email"),
         ({"serving": {"istio": {"gateway_min_replicas": 9}}}, "serving.istio", "gateway_max_replicas"),
         ({"monitoring": {"retention": "forever"}}, "monitoring.retention", "pattern"),
@@ -251,3 +251,12 @@ def test_an_invalid_config_fails_before_any_resource_is_registered() -> None:
     assert "Pulumi.broken.yaml" in str(caught.value)
     assert {path for path, _ in caught.value.problems} == {"cloud", "redis.shards"}
     assert len(mocks.records) == 0
+
+
+def test_the_cluster_knobs_are_the_components_own_args_and_old_key_names_still_work() -> None:
+    config = StackConfig.from_mapping(
+        {"aws": {"admin_role_arns": ["arn:aws:iam::123456789012:role/admin"]}, "gcp": {"subnet_cidr": "10.30.0.0/20"}},
+        source="Pulumi.test.yaml",
+    )
+    assert config.aws.admin_principal_arns == ["arn:aws:iam::123456789012:role/admin"]
+    assert config.gcp.subnet_cidr == "10.30.0.0/20"
