@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class Rendered:
     inventory: list[dict[str, Any]]
     manifests: list[dict[str, Any]]
     charts: list[HelmChart]
+    # The raw registrations (resource options, aliases, URNs), unredacted: for checks, never for output.
+    records: Records | None = field(default=None, repr=False, compare=False)
 
     def count_by_type(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -170,7 +172,7 @@ def render_records(stack: str, config: StackConfig, records: Records, placeholde
     )
     manifests = sorted((_manifest(r, redactor) for r in records if _is_object(r)), key=_sort_key)
     charts = sorted((_chart(r, redactor) for r in records if r.type in _HELM_TYPES), key=lambda c: c.name)
-    return Rendered(stack, config, inventory, manifests, charts)
+    return Rendered(stack, config, inventory, manifests, charts, records)
 
 
 def render_stack(stack: str, *, project_dir: Path, overrides: list[str] | None = None) -> Rendered:

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import cnpg_parameters
+from components.data.protection import stateful_options
 from components.data.spec import PostgresSpec, StoreMode, require_mode
 from components.helm import ChartRef, helm_chart, merged_values
 from runtime.contract.scheduling import placement
@@ -122,6 +123,6 @@ class InClusterPostgres(PostgresStore):
             kind="Cluster",
             metadata=manifest.apply(lambda m: m["metadata"]),
             spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[operator, secret]),
+            opts=stateful_options(spec, parent=self, provider=provider, depends_on=[operator, secret]),
         )
         self._register()
