@@ -1,0 +1,26 @@
+"""`/docs` works without internet access (issue 14, item 12): every asset the page loads is served locally."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from runtime.api.docs import serve_docs_offline
+
+
+def test_the_docs_page_loads_every_asset_from_the_service_itself() -> None:
+    app = FastAPI(title="isf test")
+    serve_docs_offline(app)
+    client = TestClient(app)
+    page = client.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:href|src|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assets = [u for u in urls if u.endswith((".js", ".css", ".png"))]
+    assert len(assets) >= 2
+    assert not [u for u in urls if u.startswith(("http://", "https://", "//"))], urls
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/redoc").status_code == 404  # FastAPI's redoc page needs a CDN; it is not offered
