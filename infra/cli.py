@@ -59,6 +59,10 @@ def render(
         f"{out / 'manifests'} and {len(rendered.inventory)} resources to {out / 'inventory.json'}"
     )
     if policy:
+        import sys
+
+        # policy/ is the CrossGuard pack's folder, not an installed package (as in policy/__main__.py).
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from policy.pack import render_violations
 
         found = render_violations(rendered)

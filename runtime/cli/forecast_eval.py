@@ -38,12 +38,12 @@ def forecast_eval(
 
     from runtime.predictor import ForecasterName, make_forecaster
     from runtime.predictor.evaluation import ForecastScore, busy_functions, score
-    from runtime.settings import RuntimeSettings
+    from runtime.cli.service_settings import runtime_settings
     from runtime.traces import TraceFormatError, bundled_trace_dir, load_trace
 
     console = Console()
     source = trace or bundled_trace_dir()
-    settings = RuntimeSettings.load(settings_file).prediction
+    settings = runtime_settings(settings_file).prediction
     try:
         counts = load_trace(source).counts.astype(float)
     except TraceFormatError as error:

@@ -41,7 +41,7 @@ def import_trace(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from runtime.api.config import ServiceConfig
+    from runtime.cli.service_settings import load_service_settings
     from runtime.store import (
         DurationStats,
         FunctionInfo,
@@ -62,7 +62,7 @@ def import_trace(
         typer.echo(f"error: {error}", err=True)  # plain: rich would wrap the path it names
         raise typer.Exit(2) from error
 
-    engine = open_engine(database_url or ServiceConfig().database_url)
+    engine = open_engine(database_url or load_service_settings().database_url)
     upgrade(engine)
     minute_of = [first + timedelta(minutes=loaded.first_minute - 1 + j) for j in range(loaded.n_minutes)]
     upsert_functions(

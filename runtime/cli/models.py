@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 MAPE_ALARM = 0.20
 
 
-def _engine() -> Engine:
-    from runtime.api.config import ServiceConfig
+def _engine(database_url: str | None = None) -> Engine:
+    """The migrated store at `database_url`, else at the environment's DATABASE_URL."""
+    from runtime.cli.service_settings import load_service_settings
     from runtime.store.engine import open_engine
     from runtime.store.migrate import upgrade
 
-    engine = open_engine(ServiceConfig().database_url)
+    engine = open_engine(database_url or load_service_settings().database_url)
     upgrade(engine)
     return engine
 
@@ -73,7 +74,7 @@ def train(
 
     from runtime.predictor import ForecasterName
     from runtime.services.training import NoHistory, forecasts_of, train
-    from runtime.settings import RuntimeSettings
+    from runtime.cli.service_settings import load_service_settings
     from runtime.store.forecasts import record_forecasts
 
     if all_functions == bool(functions):
@@ -82,8 +83,9 @@ def train(
         name = ForecasterName(model)
     except ValueError:
         raise _fail(f"--model {model!r} is not one of {', '.join(m.value for m in ForecasterName)}") from None
-    settings = RuntimeSettings.load().prediction
-    engine = _engine()
+    service = load_service_settings()
+    settings = service.runtime.prediction
+    engine = _engine(service.database_url)
     window_end = _window_end(engine, end)
     try:
         trained = train(engine, settings, window_end, datetime.now(UTC), model=name, function_ids=functions,

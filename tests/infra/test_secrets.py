@@ -19,8 +19,10 @@ SMTP_PASSWORD = "smtp-password-never-printed"
 GRAFANA_PASSWORD = "grafana-password-never-printed"
 SECRET_OVERRIDES = [
     f"runtime.alerts.channels=[{{type: slack, webhook: '{WEBHOOK}'}}]",
-    "monitoring.smtp={smarthost: 'smtp.example.com:587', from_address: 'alerts@example.com', username: alerts, "
-    f"password: {SMTP_PASSWORD}}}",
+    (
+        "monitoring.smtp={smarthost: 'smtp.example.com:587', from_address: 'alerts@example.com', username: alerts, "
+        f"password: {SMTP_PASSWORD}}}"
+    ),
     f"monitoring.grafana_admin_password={GRAFANA_PASSWORD}",
 ]
 # Shapes of real credentials; the repository must hold none (placeholders and test values do not match).
