@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from runtime.api.fields import FunctionId
-from runtime.api.service import ServiceContext, service_context
+from runtime.api.service import ContextDep, SettingsDep
 from runtime.contract import Tier
 from runtime.store.cost import warm_pool_costs
 from runtime.store.decisions import audit_log, latest_decisions, latest_placements
@@ -19,7 +19,6 @@ from runtime.store.models import list_models
 from runtime.store.schema import AuditOutcome
 
 router = APIRouter(prefix="/v1", tags=["operators"])
-Context = Annotated[ServiceContext, Depends(service_context)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -94,14 +93,14 @@ class ModelOut(BaseModel):
 
 @router.get("/functions", response_model=FunctionPage, summary="Known functions, by id")
 def get_functions(
-    context: Context, limit: Limit = 100, offset: Annotated[int, Query(ge=0, le=2**31)] = 0
+    context: ContextDep, limit: Limit = 100, offset: Annotated[int, Query(ge=0, le=2**31)] = 0
 ) -> FunctionPage:
     total, functions = list_functions(context.engine, limit=limit, offset=offset)
     return FunctionPage(total=total, functions=[FunctionOut.model_validate(f, from_attributes=True) for f in functions])
 
 
 @router.get("/functions/{function_id}", response_model=FunctionOut, responses={404: {"description": "unknown"}})
-def get_one_function(function_id: FunctionId, context: Context) -> FunctionOut:
+def get_one_function(function_id: FunctionId, context: ContextDep) -> FunctionOut:
     info = get_function(context.engine, function_id)
     if info is None:
         raise HTTPException(404, f"function {function_id!r} is unknown")
@@ -114,7 +113,7 @@ def get_one_function(function_id: FunctionId, context: Context) -> FunctionOut:
     summary="The latest forecast of a function (Redis first, the database when Redis is down or cold)",
     responses={404: {"description": "no forecast stored yet"}},
 )
-def get_forecast(function_id: FunctionId, context: Context) -> ForecastOut:
+def get_forecast(function_id: FunctionId, context: ContextDep) -> ForecastOut:
     cached = context.hot_state.get_forecast(function_id)
     if cached is not None:
         return ForecastOut(**cached, served_from="cache")
@@ -122,25 +121,25 @@ def get_forecast(function_id: FunctionId, context: Context) -> ForecastOut:
     if forecast is None:
         raise HTTPException(404, f"no forecast stored for function {function_id!r} yet")
     document = forecast.to_document()
-    context.hot_state.put_forecasts({function_id: document}, ttl_s=context.config.forecast_cache_ttl_s)
+    context.hot_state.put_forecasts({function_id: document}, ttl_s=context.settings.forecast_cache_ttl_s)
     return ForecastOut(**document, served_from="database")
 
 
 @router.get("/decisions", response_model=list[DecisionOut], summary="Warm-pool decisions, newest first")
-def get_decisions(context: Context, function_id: FunctionId | None = None, limit: Limit = 100) -> list[DecisionOut]:
+def get_decisions(context: ContextDep, function_id: FunctionId | None = None, limit: Limit = 100) -> list[DecisionOut]:
     return [DecisionOut.model_validate(d, from_attributes=True)
             for d in latest_decisions(context.engine, function_id, limit)]
 
 
 @router.get("/placements", response_model=list[PlacementOut], summary="Tier placements, newest first")
-def get_placements(context: Context, function_id: FunctionId | None = None, limit: Limit = 100) -> list[PlacementOut]:
+def get_placements(context: ContextDep, function_id: FunctionId | None = None, limit: Limit = 100) -> list[PlacementOut]:
     return [PlacementOut.model_validate(p, from_attributes=True)
             for p in latest_placements(context.engine, function_id, limit)]
 
 
 @router.get("/cost", response_model=CostReport, summary="Hourly cost of the current warm pools")
-def get_cost(context: Context, limit: Limit = 100) -> CostReport:
-    costs = warm_pool_costs(context.engine, context.settings.cost)
+def get_cost(context: ContextDep, settings: SettingsDep, limit: Limit = 100) -> CostReport:
+    costs = warm_pool_costs(context.engine, settings.runtime.cost)
     return CostReport(
         total_warm_usd_per_hour=sum(cost.warm_usd_per_hour for cost in costs),
         functions=[FunctionCostOut.model_validate(cost, from_attributes=True) for cost in costs[:limit]],
@@ -148,10 +147,10 @@ def get_cost(context: Context, limit: Limit = 100) -> CostReport:
 
 
 @router.get("/audit", response_model=list[AuditOut], summary="Actuations against the cluster, newest first")
-def get_audit(context: Context, limit: Limit = 100) -> list[AuditOut]:
+def get_audit(context: ContextDep, limit: Limit = 100) -> list[AuditOut]:
     return [AuditOut.model_validate(entry, from_attributes=True) for entry in audit_log(context.engine, limit=limit)]
 
 
 @router.get("/models", response_model=list[ModelOut], summary="Registered forecaster versions, newest first")
-def get_models(context: Context) -> list[ModelOut]:
+def get_models(context: ContextDep) -> list[ModelOut]:
     return [ModelOut.model_validate(model, from_attributes=True) for model in list_models(context.engine)]

@@ -15,3 +15,12 @@ POD_NAME = "POD_NAME"  # this replica's identity in the Lease (downward API)
 OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_DISABLED = "OTEL_SDK_DISABLED"
+# Tuning the control plane leaves at its defaults; operators, tests and benchmarks set them.
+REDIS_PREFIX = "ISF_REDIS_PREFIX"  # key prefix of the hot state in Redis
+MIGRATE_ON_START = "ISF_MIGRATE_ON_START"  # "false": the schema is migrated by someone else
+RETRY_AFTER_S = "ISF_RETRY_AFTER_S"  # Retry-After of a 503 while the database is down
+INGEST_REQUESTS_PER_MINUTE = "ISF_INGEST_REQUESTS_PER_MINUTE"  # per source; 0 disables the limit
+FORECAST_CACHE_TTL_S = "ISF_FORECAST_CACHE_TTL_S"  # lifetime of a forecast cached in Redis
+LOG_LEVEL = "ISF_LOG_LEVEL"  # Python logging level of the JSON logs
+# Set by Kubernetes in every pod: the service then uses its in-cluster credentials.
+KUBERNETES_SERVICE_HOST = "KUBERNETES_SERVICE_HOST"

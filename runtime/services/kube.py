@@ -9,39 +9,23 @@ imported trace) still get decisions, which are recorded but not actuated.
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from kubernetes import client, config
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.contract import Tier
-from runtime.contract.kubernetes import FUNCTION_LABEL, KNATIVE_GROUP, KNATIVE_VERSION, PLATFORM_NAMESPACE
+from runtime.contract import Tier, environment
+from runtime.contract.kubernetes import FUNCTION_LABEL, KNATIVE_GROUP, KNATIVE_VERSION
 from runtime.contract.scheduling import GPU_RESOURCE, TIER_LABEL, placement
 from runtime.placement.problem import Resources
 
 _GIB = Decimal(2**30)
 
 
-class ControllerConfig(BaseSettings):
-    """Where a controller takes its lease and who it is (the control plane sets ISF_NAMESPACE, POD_NAME)."""
-
-    model_config = SettingsConfigDict(env_prefix="ISF_", extra="ignore", frozen=True)
-
-    namespace: str = Field(default=PLATFORM_NAMESPACE, description="namespace of the leader-election Lease")
-    identity: str = Field(
-        default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname(),
-        description="this replica's name in the Lease",
-    )
-    function_label: str = FUNCTION_LABEL
-
-
 def kubernetes_api_client() -> client.ApiClient:
     """In-cluster credentials when running in a pod, else the kubeconfig ($KUBECONFIG or ~/.kube/config)."""
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if os.environ.get(environment.KUBERNETES_SERVICE_HOST):
         config.load_incluster_config()
         return client.ApiClient()
     configuration = client.Configuration()

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from runtime.actuation.patches import KnativeActuator, PlacementTarget
+from runtime.api.loop import Clock, utc_now
 from runtime.contract import Tier, metrics
 from runtime.placement import FunctionDemand, PlacementProblem, PlacementResult, Resources, TierSpec, place
 from runtime.placement.capacity import tier_capacities
@@ -30,7 +31,6 @@ from runtime.services.kube import (
     list_nodes,
     tier_scheduling,
 )
-from runtime.services.loop import Clock, utc_now
 from runtime.settings import RuntimeSettings
 from runtime.store.decisions import TierPlacement, current_pools, record_placements
 from runtime.store.forecasts import latest_forecasts

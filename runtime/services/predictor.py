@@ -17,10 +17,10 @@ import numpy as np
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from runtime.api.loop import Clock, utc_now
 from runtime.contract import metrics
 from runtime.predictor import ForecasterName
 from runtime.services.accuracy import RollingAccuracy
-from runtime.services.loop import Clock, utc_now
 from runtime.services.training import NoHistory, TrainedModel, floor_minute, forecasts_of, train
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState

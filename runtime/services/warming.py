@@ -26,12 +26,12 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
 from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.api.loop import Clock, utc_now
 from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
 from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
-from runtime.services.loop import Clock, utc_now
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
