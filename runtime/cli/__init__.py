@@ -17,6 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help and errors: typer's rich layout lists a type for every flag (`--help <bool>`),
+    # boxes usage errors, and truncates long values; one plain line on stderr is what scripts can read.
+    rich_markup_mode=None,
 )
 
 

@@ -41,9 +41,10 @@ def simulate_command(
         knobs = runtime_settings(settings)
         chosen = [make_policy(name, knobs) for name in names]
         loaded = load_trace(trace)
-    except (TraceFormatError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(code=2) from None
+    except (TraceFormatError, ValueError, OSError) as error:
+        from runtime.cli.output import fail
+
+        raise fail(str(error)) from None
 
     with Progress(
         TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

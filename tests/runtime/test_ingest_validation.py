@@ -27,7 +27,7 @@ def client(engine: Engine, database_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def post(client: TestClient, *records: dict[str, object]):  # noqa: ANN201 - httpx.Response
+def post(client: TestClient, *records: dict[str, object]):
     return client.post("/v1/invocations", json={"source": "s", "records": list(records)})
 
 
