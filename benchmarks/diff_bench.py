@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Time isf diff per stack.")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--base", default="HEAD")
     parser.add_argument("--stack", action="append")
@@ -31,6 +31,7 @@ def main() -> None:
     isf = Path(sys.executable).with_name("isf")
     for stack in args.stack or ["staging", "production"]:
         phases: dict[str, list[float]] = {"base (worktree)": [], "head (in process)": [], "diff+markdown": [], "isf diff (cli)": []}
+        head: list[dict[str, object]] = []
         for _ in range(args.runs):
             start = time.perf_counter()
             base = render_inventory_at(args.base, stack, [], project_dir=ROOT)

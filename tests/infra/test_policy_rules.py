@@ -92,7 +92,7 @@ def test_a_public_bucket_is_caught(resource_type: str, props: dict[str, Any]) ->
 
 
 def test_private_buckets_pass() -> None:
-    flags = dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True)
+    flags: dict[str, Any] = dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True)
     assert violations("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", flags) == []
     gcs = {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced"}
     assert violations("gcp:storage/bucket:Bucket", gcs) == []
