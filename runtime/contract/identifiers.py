@@ -11,19 +11,20 @@ from __future__ import annotations
 import re
 
 FUNCTION_ID_MAX_LENGTH = 253
-FUNCTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$"
-"""Without `..` (checked apart: pydantic's regex engine has no look-ahead)."""
+FUNCTION_ID_PATTERN = r"^[A-Za-z0-9](?:\.?[A-Za-z0-9_:-])*\.?$"
+"""`^[A-Za-z0-9][A-Za-z0-9._:-]*$` without `..`, spelled without look-ahead so that pydantic's (Rust)
+regex engine, OpenAPI clients and `re` all read it alike; the length is `FUNCTION_ID_MAX_LENGTH`."""
 
 _FUNCTION_ID = re.compile(FUNCTION_ID_PATTERN.removesuffix("$") + r"\Z")
 
 
 def function_id_problem(value: str) -> str | None:
     """Why `value` is not a valid function id, or None when it is."""
+    if not 1 <= len(value) <= FUNCTION_ID_MAX_LENGTH:
+        return f"must be 1 to {FUNCTION_ID_MAX_LENGTH} characters long"
     if not _FUNCTION_ID.match(value):
-        return (f"must match {FUNCTION_ID_PATTERN} (1-{FUNCTION_ID_MAX_LENGTH} characters: a letter or digit, "
-                "then letters, digits, '.', '_', ':' or '-')")
-    if ".." in value:
-        return "must not contain '..'"
+        return ("must be a letter or digit, then letters, digits, '.', '_', ':' or '-', "
+                f"without '..' (pattern {FUNCTION_ID_PATTERN})")
     return None
 
 
