@@ -4,7 +4,7 @@
 
 Both probability models (the hazard alone, and every signal calibrated online) at each cold-start
 price. Knobs were chosen on `--tune` (a different trace), then reported on `--trace`; figures are
-app level with ARCHITECTURE.md's semantics (wasted memory relative to fixed-10 = 100 %).
+app level with the semantics of docs/architecture.md (wasted memory relative to fixed-10 = 100 %).
 """
 
 from __future__ import annotations

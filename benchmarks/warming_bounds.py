@@ -6,7 +6,7 @@ Prints (1) the headline target's budget in cold starts and memory, (2) how many 
 than fixed-10's window a causal policy could know about (length or wall-clock phase seen before in
 the same app), (3) the front of the hindsight-best fixed keep-alive chosen per app (it knows each
 app's whole day but not when the next invocation comes) and (4) the front of the causal predictive
-policy. Memory is wasted MB-minutes relative to fixed-10 (= 100 %), as in ARCHITECTURE.md.
+policy. Memory is wasted MB-minutes relative to fixed-10 (= 100 %), as in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The Pulumi stack config embeds `RuntimeSettings` under `runtime:`, the control plane renders it into
 a ConfigMap (`settings.yaml`), and the services load it back (`runtime.api.config.ServiceSettings.runtime`).
-Defaults follow the implementation guide (`shared/seeds/000_…`); its "tuned" values are noted.
+Defaults follow the deployment guide the platform was built from; its "tuned" values are noted.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`isf simulate`: replay a trace through warming policies and compare them (ARCHITECTURE.md)."""
+"""`isf simulate`: replay a trace through warming policies and compare them (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Trace-driven simulation of warming policies (ARCHITECTURE.md, "Simulation semantics")."""
+"""Trace-driven simulation of warming policies (docs/architecture.md, "Simulation semantics")."""
 
 from runtime.sim.instances import InstanceOutcome, account, needed_instances, replay_pool
 from runtime.sim.policies import SHIPPED, make_policy

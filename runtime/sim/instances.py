@@ -1,6 +1,6 @@
 """Instance-level accounting (warm pools) of a pool policy (`runtime.warming.policy.PoolPolicy`).
 
-ARCHITECTURE.md: needed instances per minute = ceil(count x average duration / 60 s) (at least one
+docs/architecture.md: needed instances per minute = ceil(count x average duration / 60 s) (at least one
 in a minute with any invocation); cold starts = needed above warm; idle instance-minutes = warm above
 needed.
 

@@ -1,4 +1,4 @@
-"""App-level replay of a trace through a warming policy, exactly as ARCHITECTURE.md specifies.
+"""App-level replay of a trace through a warming policy, exactly as docs/architecture.md specifies.
 
 Before minute t the policy (seeing only minutes < t) says which apps are loaded in t. An invocation
 minute that is not loaded is one cold start (its other invocations are warm) and loads the app for

@@ -1,4 +1,4 @@
-"""The simulation semantics of ARCHITECTURE.md, rule by rule, on small hand-made traces."""
+"""The simulation semantics of docs/architecture.md, rule by rule, on small hand-made traces."""
 
 from __future__ import annotations
 
