@@ -34,6 +34,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.api.config import ServiceSettings
+from runtime.api.docs import serve_docs_offline
 from runtime.api.loop import PeriodicLoop
 from runtime.api.tracing import instrument_service
 from runtime.contract import metrics
@@ -136,6 +137,7 @@ def create_service_app(
     context = open_context(name, settings)
     app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=_lifespan(context, loops))
     app.state.context = context
+    serve_docs_offline(app)  # /docs with Swagger UI's assets served locally: no CDN, works offline
     app.add_middleware(_RequestMetrics, service=name, registry=context.registry)
     instrument_service(app, context.engine, name)  # OTLP spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
     _answer_errors(app, context)

@@ -24,3 +24,14 @@ def test_the_docs_page_loads_every_asset_from_the_service_itself() -> None:
         assert client.get(asset).status_code == 200, asset
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/redoc").status_code == 404  # FastAPI's redoc page needs a CDN; it is not offered
+
+
+def test_every_service_serves_the_offline_docs(tmp_path) -> None:  # noqa: ANN001
+    from runtime.api.app import create_api_app
+    from runtime.api.config import ServiceSettings
+
+    app = create_api_app(ServiceSettings(database_url=f"sqlite:///{tmp_path / 'x.db'}", redis_url=None))
+    with TestClient(app) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200 and "cdn.jsdelivr.net" not in page.text
+        assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
