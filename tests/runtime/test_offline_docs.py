@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -26,7 +27,7 @@ def test_the_docs_page_loads_every_asset_from_the_service_itself() -> None:
     assert client.get("/redoc").status_code == 404  # FastAPI's redoc page needs a CDN; it is not offered
 
 
-def test_every_service_serves_the_offline_docs(tmp_path) -> None:  # noqa: ANN001
+def test_every_service_serves_the_offline_docs(tmp_path: Path) -> None:
     from runtime.api.app import create_api_app
     from runtime.api.config import ServiceSettings
 
