@@ -13,7 +13,7 @@ import yaml
 
 from tests.infra.conftest import PROJECT_DIR
 
-CRD = Path(__file__).resolve().parents[1] / "data/upstream/pulumi-kubernetes-operator/2.9.0/pulumi.com_stacks.yaml"
+CRD = Path(__file__).resolve().parents[1] / "data/upstream/crds/pulumi-kubernetes-operator/2.9.0/pulumi.com_stacks.yaml"
 STACKS = sorted((PROJECT_DIR / "deploy" / "gitops").glob("stack-*.yaml"))
 
 
