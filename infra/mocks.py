@@ -180,7 +180,11 @@ def _aws_outputs(args: pulumi_mocks.MockResourceArgs) -> Props:
             url = str(args.inputs.get("url", "")).removeprefix("https://")
             out |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
         case "aws:eks/nodeGroup:NodeGroup":
-            out |= {"status": "ACTIVE", "nodeGroupName": args.inputs.get("nodeGroupName", name)}
+            out |= {
+                "status": "ACTIVE",
+                "nodeGroupName": args.inputs.get("nodeGroupName", name),
+                "resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_digest('asg', name)}"}]}],
+            }
         case "aws:rds/instance:Instance" | "aws:rds/cluster:Cluster":
             address = f"{name}.{_digest('rds', name)}.us-east-1.rds.amazonaws.com"
             port = args.inputs.get("port", 5432)

@@ -28,6 +28,13 @@ from pydantic import (
 )
 
 from components.cluster.aws_network import MAX_ZONES, AwsNetwork, AwsNetworkArgs, NatMode
+from components.cluster.eks_autoscaler import (
+    AUTOSCALER_NAMESPACE,
+    AUTOSCALER_SERVICE_ACCOUNT,
+    build_autoscaler_chart,
+    build_autoscaler_role,
+    build_autoscaler_tags,
+)
 from components.cluster.kubeconfig import eks_kubeconfig
 from components.cluster.node_pools import (
     EKS_GPU_INSTANCE_TYPES,
@@ -87,6 +94,9 @@ class EksSettings(BaseModel):
     public_access_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
     device_plugin_values: dict[str, Any] = Field(
         default_factory=dict, description="merged over the NVIDIA device plugin chart's curated values"
+    )
+    cluster_autoscaler_values: dict[str, Any] = Field(
+        default_factory=dict, description="merged over the cluster-autoscaler chart's curated values"
     )
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -370,6 +380,9 @@ def build_addons(
         cluster_name=cluster.name,
         addon_name="vpc-cni",
         configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+        # EKS installs a self-managed aws-node DaemonSet with every cluster; adopting it needs OVERWRITE on
+        # create too, or the add-on fails with a conflict on the fields it sets (enableNetworkPolicy).
+        resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
         tags=tags,
         opts=child,
@@ -379,6 +392,7 @@ def build_addons(
         cluster_name=cluster.name,
         addon_name="aws-ebs-csi-driver",
         service_account_role_arn=ebs_role.arn,
+        resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=node_groups),
@@ -424,6 +438,27 @@ def build_kubernetes(
     return provider
 
 
+def build_autoscaling(
+    name: str,
+    args: EksClusterArgs,
+    cluster: aws.eks.Cluster,
+    oidc: aws.iam.OpenIdConnectProvider,
+    node_groups: list[aws.eks.NodeGroup],
+    provider: k8s.Provider,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> k8s.helm.v4.Chart:
+    """The cluster-autoscaler: ASG discovery / scale-from-zero tags, its IRSA role, the chart."""
+    build_autoscaler_tags(name, args.node_pools, node_groups, name, parent)
+    trust = pulumi.Output.all(oidc.arn, cluster.identities[0].oidcs[0].issuer).apply(
+        lambda parts: irsa_trust_policy(parts[0], parts[1], AUTOSCALER_NAMESPACE, AUTOSCALER_SERVICE_ACCOUNT)
+    )
+    role = build_autoscaler_role(name, name, trust, tags, parent)
+    return build_autoscaler_chart(
+        name, name, args.region, role, args.cluster_autoscaler_values, provider, parent, node_groups
+    )
+
+
 class EksCluster(pulumi.ComponentResource):
     """An EKS cluster with a node group per tier, a GPU node group and its own Kubernetes provider."""
 
@@ -464,6 +499,7 @@ class EksCluster(pulumi.ComponentResource):
         ).apply(lambda parts: eks_kubeconfig(parts[0], parts[1], parts[2], args.region))
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.provider = build_kubernetes(name, args, self.kubeconfig, self.node_groups, self)
+        build_autoscaling(name, args, self.cluster, self.oidc_provider, self.node_groups, self.provider, tags, self)
 
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint

@@ -29,6 +29,21 @@ from components.cluster.node_pools import (
     resolve_pools,
 )
 
+# Private GKE opens only 443 and 10250 from the control plane to the nodes; admission webhooks listening on
+# other pod ports time out, and a `failurePolicy: Fail` webhook then blocks every matching API call.
+WEBHOOK_PORTS: dict[int, str] = {
+    # istio/istio 1.30.3 manifests/charts/istio-control/istio-discovery/templates/service.yaml: the
+    # https-webhook port 443 -> targetPort 15017, used by templates/mutatingwebhook.yaml (failurePolicy: Fail).
+    15017: "istiod sidecar injection and validation",
+    # knative/serving knative-v1.23.0 config/core/deployments/webhook.yaml (WEBHOOK_PORT, containerPort 8443)
+    # and knative/operator knative-v1.23.0 config/charts/knative-operator/templates/operator.yaml (8443).
+    8443: "Knative Serving and Knative Operator webhooks",
+    # cloudnative-pg chart 0.29.0 values.yaml webhook.port (in-cluster PostgreSQL).
+    9443: "CloudNativePG webhook",
+}
+"""Pod ports the control plane must reach. cert-manager 1.21.1 (`webhook.securePort: 10250`) and the
+prometheus-operator (kube-prometheus-stack 88.5.3 `tls.internalPort: 10250`) already use an open port."""
+
 NODE_ROLES = [
     "roles/logging.logWriter",
     "roles/monitoring.metricWriter",
@@ -191,12 +206,13 @@ def node_pool_config(
 
 @dataclass(frozen=True)
 class GkeNetwork:
-    """The VPC, the nodes' subnetwork (with pod and service ranges), and Cloud NAT for private nodes."""
+    """The VPC, the nodes' subnetwork (with pod and service ranges), Cloud NAT, the webhook firewall rule."""
 
     network: gcp.compute.Network
     subnetwork: gcp.compute.Subnetwork
     router: gcp.compute.Router
     nat: gcp.compute.RouterNat
+    webhook_firewall: gcp.compute.Firewall
 
 
 def build_network(name: str, args: GkeClusterArgs, child: pulumi.ResourceOptions) -> GkeNetwork:
@@ -237,7 +253,21 @@ def build_network(name: str, args: GkeClusterArgs, child: pulumi.ResourceOptions
         project=project,
         opts=child,
     )
-    return GkeNetwork(network, subnetwork, router, nat)
+    # The network is the cluster's own, so the rule targets every instance in it (all are nodes); pods of
+    # the VPC-native cluster take their IPs from the pods range, which GCP firewall rules also cover.
+    webhook_firewall = gcp.compute.Firewall(
+        f"{name}-master-webhooks",
+        network=network.id,
+        direction="INGRESS",
+        source_ranges=[args.master_cidr],
+        allows=[
+            gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(port) for port in sorted(WEBHOOK_PORTS)])
+        ],
+        description="GKE control plane to admission webhooks (istiod, Knative, CloudNativePG)",
+        project=project,
+        opts=child,
+    )
+    return GkeNetwork(network, subnetwork, router, nat, webhook_firewall)
 
 
 def build_node_identity(name: str, args: GkeClusterArgs, child: pulumi.ResourceOptions) -> gcp.serviceaccount.Account:
