@@ -5,7 +5,7 @@ Heavy imports (torch, statsmodels, pulumi) happen inside the commands, so `isf -
 
 import typer
 
-from runtime.cli import forecast_eval, import_trace, models, render, serve, simulate
+from runtime.cli import forecast_eval, import_trace, models, render, serve, simulate, train_warming
 
 app = typer.Typer(
     name="isf",
@@ -22,7 +22,7 @@ def _root() -> None:
     """Keep `isf COMMAND` a command group even while a single command is registered."""
 
 
-for module in (render, simulate, forecast_eval, import_trace, serve, models):
+for module in (render, simulate, forecast_eval, import_trace, serve, models, train_warming):
     module.register(app)
 
 
