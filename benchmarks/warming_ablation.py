@@ -17,12 +17,12 @@ import argparse
 import numpy as np
 from scipy.special import expit
 
-from runtime.settings import RuntimeSettings, WarmingBudget
+from runtime.settings import RuntimeSettings
 from runtime.sim.replay import AppOutcome, replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
-from runtime.warming.population import FEATURE_GROUPS, POPULATION_FEATURES, PopulationModel
+from runtime.warming.population import FEATURE_GROUPS, POPULATION_FEATURES
 from runtime.warming.population_training import activity_groups, fit_logistic, group_folds, rows_of, train
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming, ProbabilityModel
 

@@ -8,7 +8,13 @@ import pytest
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES, bundled_trace_dir
 from runtime.warming.population import ARTIFACT_PATH, POPULATION_FEATURES, population_features, shipped_model
-from runtime.warming.population_training import TRAINING_COMMAND, activity_groups, group_folds, train, trace_sha256
+from runtime.warming.population_training import (
+    TRAINING_COMMAND,
+    activity_groups,
+    group_folds,
+    trace_sha256,
+    train,
+)
 from runtime.warming.recurrence import RecurrenceEvidence
 from runtime.warming.signals import InvocationSignals
 
