@@ -136,10 +136,14 @@ class PredictiveWarming(WarmingPolicy):
         else:
             prior, prior_bias = np.zeros(len(FEATURE_NAMES)), 0.0
             prior[FEATURE_NAMES.index("hazard")] = 1.0  # the hazard alone until data says otherwise
+        self._learns = cfg.probability_model is ProbabilityModel.CALIBRATED or (
+            cfg.probability_model is ProbabilityModel.POPULATION and cfg.fine_tune
+        )
         self.calibrator = OnlineLogistic(
             prior,
             prior_bias=prior_bias,
-            capacity=cfg.calibration_rows,
+            # A model that never refits needs no rows: the deployed policy copies it every minute.
+            capacity=cfg.calibration_rows if self._learns else cfg.calibration_window_minutes,
             window=cfg.calibration_window_minutes,
             l2=cfg.calibration_l2,
         )
@@ -152,9 +156,6 @@ class PredictiveWarming(WarmingPolicy):
         )
         self._asked: tuple[Ints, Floats] | None = None
         self._decided: Mask | None = None
-        self._learns = cfg.probability_model is ProbabilityModel.CALIBRATED or (
-            cfg.probability_model is ProbabilityModel.POPULATION and cfg.fine_tune
-        )
 
     def set_memory(self, memory_mb: Floats) -> None:
         """Each app's memory (MB), which prices its idle minutes."""
