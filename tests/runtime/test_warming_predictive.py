@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.replay import replay, score
 from runtime.sim import simulate
+from runtime.sim.replay import replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
