@@ -55,6 +55,7 @@ class BudgetController:
         self._log_price = self._initial_log_price
         self._last = np.full(n_apps, -1, dtype=np.int64)  # last invocation minute, for fixed-10's spend
         self.t = 0
+        self._accruing = 0  # minutes since the budget began to accrue: a silent lead-in changes nothing
         self.spend_mb_minutes = 0.0
         self.budget_mb_minutes = 0.0
         self._trailing_spend = 0.0
@@ -78,6 +79,8 @@ class BudgetController:
     def record(self, loaded: npt.NDArray[np.bool_], counts: npt.NDArray[np.int64], memory_mb: Floats) -> None:
         """Book minute `t`: what the policy had `loaded`, what was invoked; then move the price."""
         invoked = counts > 0
+        if loaded.size < invoked.size:  # apps added after the decision were not loaded
+            loaded = np.concatenate([loaded, np.zeros(invoked.size - loaded.size, dtype=np.bool_)])
         spent = float(memory_mb[loaded & ~invoked].sum())
         if self._pace is None:  # relative to fixed-10: accrue its counterfactual spend
             accrued = self.budget.value * self.fixed10_waste(counts, memory_mb)
@@ -92,8 +95,9 @@ class BudgetController:
         self._trailing_budget = decay * self._trailing_budget + accrued
         if self.budget_mb_minutes <= 0:
             return  # nothing accrued yet (no invocation): no pace to compare with
+        self._accruing += 1
         # A floor of one average minute's budget keeps the ratios finite when either side is still 0.
-        floor = self.budget_mb_minutes / self.t
+        floor = self.budget_mb_minutes / self._accruing
         trailing = math.log((self._trailing_spend + floor) / (_HEADROOM * self._trailing_budget + floor))
         total = math.log((self.spend_mb_minutes + floor) / (_HEADROOM * self.budget_mb_minutes + floor))
         step = _GAIN * (float(np.clip(trailing, -1.0, 1.0)) + float(np.clip(total, -1.0, 1.0)))
