@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import time
 
+import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
+
 from runtime.sim import SHIPPED, simulate
-from runtime.traces import load_trace, synthetic_trace
+from runtime.traces import load_trace
+from tests.support.synthetic_trace import synthetic_trace
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import expit
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.replay import AppOutcome, replay, score
+from runtime.sim.replay import AppOutcome, app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
@@ -81,7 +81,7 @@ def policies(folds: int) -> None:
         cells = []
         for name in BUNDLED_TRACES:
             apps = load_trace(name).by_app()
-            counts, profile = apps.counts, apps.profile()
+            counts, profile = apps.counts, app_profile(apps)
             fixed10 = float(score(counts, replay(counts, profile, FixedKeepAlive(10)), apps.memory_mb)
                             .wasted_memory_mb_minutes.sum())  # fmt: skip
             if not grouped:

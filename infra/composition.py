@@ -1,8 +1,9 @@
 """The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane,
 then the stack's own workloads and functions.
 
-`plan` turns a `StackConfig` into every component's Args without touching the engine, so a config the
-components reject still fails before any resource is registered; `compose` registers the components.
+The config is validated and planned once: `plan` turns a `StackConfig` into every component's Args without
+touching the engine, so a config the components reject still fails before any resource is registered;
+`compose` registers the components of that plan.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ValidationError
 
 from components.cluster.aws_network import NatMode
-from components.cluster.eks import EksClusterArgs
-from components.cluster.existing import ExistingClusterArgs, KubeconfigError, load_kubeconfig
-from components.cluster.gke import GkeClusterArgs
+from components.cluster.eks import EksCluster, EksClusterArgs
+from components.cluster.existing import ExistingCluster, ExistingClusterArgs, KubeconfigError, load_kubeconfig
+from components.cluster.gke import GkeCluster, GkeClusterArgs
 from components.data.credentials import SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
@@ -26,8 +27,10 @@ from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
 from components.serving.stack import ServingArgs
 from components.workloads.namespace import functions_namespace
 from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
+from infra.engine_config import EngineConfig
 
 HA_REPLICAS = 2
+Cluster = EksCluster | GkeCluster | ExistingCluster
 _ArgsT = TypeVar("_ArgsT", bound=BaseModel)
 
 
@@ -75,12 +78,11 @@ def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | Exis
             "aws",
             EksClusterArgs,
             {
+                **config.aws.model_dump(),
                 "region": config.region,
                 "kubernetes_version": config.kubernetes_version,
                 **zones,
-                "vpc_cidr": config.aws.vpc_cidr,
                 "nat": NatMode.PER_ZONE if ha else NatMode.SINGLE,
-                "admin_principal_arns": config.aws.admin_role_arns,
                 "deletion_protection": ha,
                 **pools,
             },
@@ -90,13 +92,10 @@ def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | Exis
             "gcp",
             GkeClusterArgs,
             {
-                "project": config.gcp.project,
+                **config.gcp.model_dump(),
                 "region": config.region,
                 "zones": config.zones,
                 "kubernetes_version": config.kubernetes_version,
-                "node_cidr": config.gcp.subnet_cidr,
-                "pods_cidr": config.gcp.pods_cidr,
-                "services_cidr": config.gcp.services_cidr,
                 "deletion_protection": ha,
                 **pools,
             },
@@ -114,6 +113,11 @@ def plan(config: StackConfig, *, source: str = "the stack config") -> PlatformPl
         return _plan(config)
     except StackConfigError as error:
         raise StackConfigError(source, error.problems) from None
+
+
+def plan_stack(engine: EngineConfig) -> PlatformPlan:
+    """Validate and plan a stack's engine config; raises `StackConfigError` naming its stack file."""
+    return plan(engine.validate(), source=engine.source)
 
 
 def _plan(config: StackConfig) -> PlatformPlan:
@@ -178,36 +182,30 @@ def _cloud_provider(config: StackConfig) -> pulumi.ProviderResource | None:
     return None
 
 
-def _cluster(plan: PlatformPlan, cloud_provider: pulumi.ProviderResource | None) -> Any:
+def _cluster(plan: PlatformPlan, cloud_provider: pulumi.ProviderResource | None) -> Cluster:
     """The cluster component; each exposes `provider` (Kubernetes) and `kubeconfig` (secret)."""
     opts = pulumi.ResourceOptions(providers=[cloud_provider] if cloud_provider else [])
     if isinstance(plan.cluster, EksClusterArgs):
-        from components.cluster.eks import EksCluster
-
         return EksCluster("isf-cluster", plan.cluster, opts)
     if isinstance(plan.cluster, GkeClusterArgs):
-        from components.cluster.gke import GkeCluster
-
         return GkeCluster("isf-cluster", plan.cluster, opts)
-    from components.cluster.existing import ExistingCluster
-
     return ExistingCluster("isf-cluster", plan.cluster, opts)
 
 
-def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulumi.ResourceOptions) -> list[Any]:
+def _data(plan: PlatformPlan, cluster: Cluster, delivery: SecretDelivery, opts: pulumi.ResourceOptions) -> list[pulumi.ComponentResource]:
     """PostgreSQL and Redis where the stack wants them, delivering their Secrets to the platform namespace."""
     config = plan.config
-    stores: list[Any] = []
+    stores: list[pulumi.ComponentResource] = []
     if plan.postgres.mode is StoreMode.IN_CLUSTER:
         from components.data.postgres_cnpg import InClusterPostgres, InClusterPostgresArgs
 
         stores.append(InClusterPostgres("isf-postgres", InClusterPostgresArgs(plan.postgres, delivery), opts))
-    elif config.cloud is Cloud.AWS:
+    elif isinstance(cluster, EksCluster):
         from components.data.postgres_rds import RdsPostgres, RdsPostgresArgs
 
         stores.append(RdsPostgres("isf-postgres", RdsPostgresArgs(
             plan.postgres, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
-    else:
+    elif isinstance(cluster, GkeCluster):
         from components.data.postgres_cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 
         stores.append(CloudSqlPostgres("isf-postgres", CloudSqlPostgresArgs(
@@ -216,12 +214,12 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
         from components.data.redis_in_cluster import InClusterRedis, InClusterRedisArgs
 
         stores.append(InClusterRedis("isf-redis", InClusterRedisArgs(plan.redis, delivery), opts))
-    elif config.cloud is Cloud.AWS:
+    elif isinstance(cluster, EksCluster):
         from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedisArgs
 
         stores.append(ElastiCacheRedis("isf-redis", ElastiCacheRedisArgs(
             plan.redis, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
-    elif config.cloud is Cloud.GCP:
+    elif isinstance(cluster, GkeCluster):
         from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 
         stores.append(MemorystoreRedis("isf-redis", MemorystoreRedisArgs(
@@ -231,7 +229,7 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
 
 
 def _user_workloads(
-    config: StackConfig, kubernetes: pulumi.ProviderResource, cluster: Any, platform: list[pulumi.Resource]
+    config: StackConfig, kubernetes: pulumi.ProviderResource, cluster: Cluster, platform: list[pulumi.Resource]
 ) -> None:
     """The functions namespace, then the stack's workloads and functions once serving and monitoring are up."""
     from components.workloads.component import FunctionArgs, KnativeFunction, Workload, WorkloadArgs
@@ -251,13 +249,13 @@ def _user_workloads(
         KnativeFunction(f"isf-function-{function.name}", FunctionArgs(function, config.functions_namespace), after_platform)
 
 
-def compose(config: StackConfig) -> PlatformPlan:
-    """Register the whole platform for `config` and export its entry points; returns the plan it used."""
+def compose(platform_plan: PlatformPlan) -> None:
+    """Register the whole platform of a planned stack and export its entry points."""
     from components.observability.stack import Monitoring
     from components.platform.component import ControlPlane
     from components.serving.stack import Serving
 
-    platform_plan = plan(config, source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    config = platform_plan.config
     cloud_provider = _cloud_provider(config)
     cluster = _cluster(platform_plan, cloud_provider)
     kubernetes: pulumi.ProviderResource = cluster.provider
@@ -284,4 +282,3 @@ def compose(config: StackConfig) -> PlatformPlan:
     pulumi.export("platform_namespace", config.platform.namespace)
     pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)
     pulumi.export("functions_namespace", config.functions_namespace)
-    return platform_plan

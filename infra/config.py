@@ -7,7 +7,6 @@ stack file, before any resource is registered.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -22,14 +21,16 @@ from pydantic import (
     model_validator,
 )
 
+from components.cluster.eks import EksSettings
 from components.cluster.existing import ExistingClusterArgs
+from components.cluster.gke import GkeSettings
 from components.cluster.node_pools import GpuPool, TierPool, default_tier_pools
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
 from components.observability.tracing import TracingArgs
 from components.serving.stack import ServingArgs
-from components.workloads.knative import FunctionSpec
+from components.workloads.function import FunctionSpec
 from components.workloads.spec import DnsLabel, WorkloadSpec
 from runtime.settings import RuntimeSettings, Tier
 
@@ -57,37 +58,10 @@ _GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _DEFAULT_REGION = {Cloud.AWS: "us-east-1", Cloud.GCP: "europe-west1", Cloud.EXISTING: ""}
 
 
-class AwsConfig(_Strict):
-    """AWS-only knobs."""
-
-    vpc_cidr: str = "10.0.0.0/16"
-    admin_role_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]] = Field(
-        default_factory=list, description="IAM roles granted cluster-admin through EKS access entries"
-    )
-
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _cidr_is_private_and_roomy(cls, value: str) -> str:
-        network = ipaddress.ip_network(value, strict=True)
-        if not network.is_private or network.prefixlen > 20:
-            raise ValueError(f"must be a private IPv4 network of /20 or larger (got {value})")
-        return value
-
-
-class GcpConfig(_Strict):
-    """GCP-only knobs."""
+class GcpConfig(GkeSettings):
+    """The GKE cluster's knobs, plus the project every GCP resource of the stack lives in."""
 
     project: str | None = Field(default=None, description="empty = the provider's configured project")
-    subnet_cidr: str = "10.10.0.0/20"
-    pods_cidr: str = "10.16.0.0/14"
-    services_cidr: str = "10.20.0.0/20"
-
-    @field_validator("subnet_cidr", "pods_cidr", "services_cidr")
-    @classmethod
-    def _cidr_is_private(cls, value: str) -> str:
-        if not ipaddress.ip_network(value, strict=True).is_private:
-            raise ValueError(f"must be a private IPv4 network (got {value})")
-        return value
 
 
 class TierConfig(_Strict):
@@ -160,7 +134,7 @@ class StackConfig(_Strict):
         default=False, description="multi-AZ data stores, 3 zones, deletion protection, replicated control plane"
     )
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$", description="minor version, like 1.33")] = "1.33"
-    aws: AwsConfig = AwsConfig()
+    aws: EksSettings = EksSettings()
     gcp: GcpConfig = GcpConfig()
     existing: ExistingClusterArgs = Field(
         default_factory=ExistingClusterArgs,

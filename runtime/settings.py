@@ -1,13 +1,12 @@
 """Every knob of prediction, warming, placement and cost, defined once.
 
 The Pulumi stack config embeds `RuntimeSettings` under `runtime:`, the control plane renders it into
-a ConfigMap (`settings.yaml`), and the services load it back with `RuntimeSettings.load()`.
-Defaults follow the implementation guide (`shared/seeds/000_…`); its "tuned" values are noted.
+a ConfigMap (`settings.yaml`), and the services load it back (`runtime.api.config.ServiceSettings.runtime`).
+Defaults follow the deployment guide the platform was built from; its "tuned" values are noted.
 """
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -15,15 +14,7 @@ from typing import Annotated, Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-SETTINGS_FILE_ENV = "ISF_SETTINGS_FILE"
-
-
-class Tier(StrEnum):
-    """Where a function can run, nearest to users first."""
-
-    EDGE = "edge"
-    REGIONAL = "regional"
-    CLOUD = "cloud"
+from runtime.contract import Tier
 
 
 class _Strict(BaseModel):
@@ -256,11 +247,11 @@ class RuntimeSettings(_Strict):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuntimeSettings:
-        """Read settings from `path`, else from $ISF_SETTINGS_FILE, else the defaults."""
-        source = path or os.environ.get(SETTINGS_FILE_ENV)
-        if not source:
+        """Read settings from `path`, else the defaults (a service's come from $ISF_SETTINGS_FILE, through
+        `runtime.api.config.ServiceSettings`)."""
+        if not path:
             return cls()
-        data: Any = yaml.safe_load(Path(source).read_text()) or {}
+        data: Any = yaml.safe_load(Path(path).read_text()) or {}
         return cls.model_validate(data)
 
     def to_yaml(self, *, reveal_secrets: bool = False) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.cluster.scheduling import GPU_LABEL, GPU_LABEL_VALUE, GPU_TAINT_KEY, TIER_LABEL
 from components.helm import ChartRef, merged_values
+from runtime.contract.scheduling import GPU_LABEL, GPU_LABEL_VALUE, GPU_TAINT_KEY, TIER_LABEL
 
 DEVICE_PLUGIN_CHART = ChartRef(
     chart="nvidia-device-plugin", version="0.17.1", repo="https://nvidia.github.io/k8s-device-plugin"

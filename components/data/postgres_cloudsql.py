@@ -13,6 +13,7 @@ import pulumi_gcp as gcp
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import native_settings
+from components.data.protection import stateful_options
 from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, require_mode
 
 DEFAULT_TIER = "db-custom-4-16384"  # 4 vCPU / 16 GB: what the guide's 4GB shared_buffers assume
@@ -96,7 +97,7 @@ class CloudSqlPostgres(PostgresStore):
                 database_flags=cloudsql_flags(spec.tuning),
                 user_labels={"isf-store": name},
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[peering]),
+            opts=stateful_options(spec, parent=self, depends_on=[peering]),
         )
         gcp.sql.Database(
             f"{name}-database", project=args.project, instance=instance.name, name=spec.database, opts=child

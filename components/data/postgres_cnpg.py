@@ -13,12 +13,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import cnpg_parameters
+from components.data.protection import stateful_options
 from components.data.spec import PostgresSpec, StoreMode, require_mode
 from components.helm import ChartRef, helm_chart, merged_values
+from runtime.contract.scheduling import placement
 
 OPERATOR_CHART = ChartRef(chart="cloudnative-pg", version="0.23.0", repo="https://cloudnative-pg.github.io/charts")
 OPERATOR_NAMESPACE = "cnpg-system"
@@ -122,6 +123,6 @@ class InClusterPostgres(PostgresStore):
             kind="Cluster",
             metadata=manifest.apply(lambda m: m["metadata"]),
             spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[operator, secret]),
+            opts=stateful_options(spec, parent=self, provider=provider, depends_on=[operator, secret]),
         )
         self._register()

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import native_settings
+from components.data.protection import stateful_options
 from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, require_mode
 
 DEFAULT_INSTANCE_CLASS = "db.m6g.xlarge"  # 4 vCPU / 16 GB: what the guide's 4GB shared_buffers assume
@@ -101,7 +102,7 @@ class RdsPostgres(PostgresStore):
             performance_insights_enabled=True,
             auto_minor_version_upgrade=True,
             tags=tags,
-            opts=child,
+            opts=stateful_options(spec, parent=self),
         )
         self._deliver(name, spec, args.delivery, host=instance.address, port=instance.port, password=password)
         self._register()

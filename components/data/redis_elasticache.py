@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.data.credentials import SecretDelivery, generated_password
+from components.data.protection import stateful_options
 from components.data.redis_store import RedisStore
 from components.data.spec import RedisSpec, StoreMode, require_mode
 
@@ -80,7 +81,7 @@ class ElastiCacheRedis(RedisStore):
             final_snapshot_identifier=f"{name}-final" if spec.deletion_protection else None,
             auto_minor_version_upgrade=True,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=spec.deletion_protection),
+            opts=stateful_options(spec, parent=self),
         )
         self._deliver(
             name,

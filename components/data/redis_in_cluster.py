@@ -15,11 +15,12 @@ from typing import Any
 
 import pulumi
 
-from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
+from components.data.protection import stateful_options
 from components.data.redis_store import RedisStore
 from components.data.spec import RedisSpec, StoreMode, require_mode
 from components.helm import ChartRef, helm_chart, merged_values
+from runtime.contract.scheduling import placement
 
 CHART = ChartRef(chart="redis-cluster", version="9.0.8", repo="https://charts.bitnami.com/bitnami")
 IMAGE_NAMESPACE = "bitnamilegacy"
@@ -82,8 +83,7 @@ class InClusterRedis(RedisStore):
             release=fullname,
             namespace=args.delivery.namespace,
             values=redis_cluster_values(spec, fullname, spec.values),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.delivery.k8s_provider, depends_on=[secret]
-            ),
+            # The chart's StatefulSet owns the PVCs; protecting the chart protects its children.
+            opts=stateful_options(spec, parent=self, provider=args.delivery.k8s_provider, depends_on=[secret]),
         )
         self._register()

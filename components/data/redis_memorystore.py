@@ -12,6 +12,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.data.credentials import SecretDelivery
+from components.data.protection import stateful_options
 from components.data.redis_store import RedisStore
 from components.data.spec import RedisSpec, StoreMode, require_mode
 
@@ -69,7 +70,7 @@ class MemorystoreRedis(RedisStore):
             ),
             zone_distribution_config=gcp.redis.ClusterZoneDistributionConfigArgs(mode="MULTI_ZONE"),
             deletion_protection_enabled=spec.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=stateful_options(spec, parent=self, depends_on=[policy]),
         )
         host = cluster.discovery_endpoints.apply(
             lambda endpoints: (endpoints[0].address or "") if endpoints else ""

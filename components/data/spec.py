@@ -12,7 +12,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 _MEMORY = re.compile(r"^(\d+)\s*(kB|MB|GB|TB)$")
 _UNIT_KB = {"kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}

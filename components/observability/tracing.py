@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.workloads.spec import Exposure, Metrics, Port, Probe, Probes, Resources, WorkloadSpec
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 JAEGER_IMAGE = "jaegertracing/jaeger:2.6.0"
 JAEGER_NAME = "jaeger"

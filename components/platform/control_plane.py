@@ -9,7 +9,6 @@ Knative services and take coordination.k8s.io leases for leader election.
 from __future__ import annotations
 
 import hashlib
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,27 +26,22 @@ from components.workloads.spec import (
     VolumeSource,
     WorkloadSpec,
 )
-from runtime.settings import SETTINGS_FILE_ENV, RuntimeSettings, Tier
+from runtime.contract import Tier, environment
+from runtime.contract.kubernetes import (
+    KNATIVE_GROUP,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    PLATFORM_NAMESPACE,
+    SETTINGS_HASH_ANNOTATION,
+)
+from runtime.contract.roles import CONTROLLERS, ServiceRole
+from runtime.settings import RuntimeSettings
 
 SETTINGS_CONFIG_MAP = "isf-settings"
 SETTINGS_DIR = "/etc/isf"
 SETTINGS_KEY = "settings.yaml"
 SERVICE_ACCOUNT = "isf-control-plane"
 HTTP_PORT = 8080
-SETTINGS_HASH_ANNOTATION = "isf.io/settings-sha256"
-
-
-class ServiceRole(StrEnum):
-    """The runtime services, as `isf serve <role>` names them."""
-
-    PREDICTOR = "predictor"
-    WARMING = "warming"
-    PLACEMENT = "placement"
-    API = "api"
-
-
-# Services that talk to the Kubernetes API (patch Knative services, elect a leader).
-CONTROLLERS = frozenset({ServiceRole.PREDICTOR, ServiceRole.WARMING, ServiceRole.PLACEMENT})
 
 
 class _Strict(BaseModel):
@@ -86,7 +80,7 @@ def _default_sizes() -> dict[ServiceRole, ServiceSize]:
 class ControlPlaneArgs(_Strict):
     """The control plane of one environment; A wires the data-layer secret names in."""
 
-    namespace: str = "isf-system"
+    namespace: str = PLATFORM_NAMESPACE
     create_namespace: bool = True
     image: str = "ghcr.io/isf/runtime:0.1.0"
     settings: RuntimeSettings = RuntimeSettings()
@@ -102,7 +96,7 @@ class ControlPlaneArgs(_Strict):
 
 
 def _labels() -> dict[str, str]:
-    return {"app.kubernetes.io/part-of": "isf", "app.kubernetes.io/managed-by": "isf"}
+    return {"app.kubernetes.io/part-of": MANAGED_BY, MANAGED_BY_LABEL: MANAGED_BY}
 
 
 def settings_config_map(args: ControlPlaneArgs) -> Manifest:
@@ -127,7 +121,7 @@ def rbac_manifests(namespace: str) -> list[Manifest]:
             "kind": "ClusterRole",
             "metadata": {"name": SERVICE_ACCOUNT, **meta},
             "rules": [
-                {"apiGroups": ["serving.knative.dev"], "resources": ["services", "revisions", "routes"],
+                {"apiGroups": [KNATIVE_GROUP], "resources": ["services", "revisions", "routes"],
                  "verbs": ["get", "list", "watch", "patch"]},
                 {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
             ],
@@ -165,13 +159,13 @@ def settings_hash(settings: RuntimeSettings) -> str:
 def service_spec(role: ServiceRole, args: ControlPlaneArgs) -> WorkloadSpec:
     """The workload running `isf serve <role>`."""
     size = args.services.get(role) or _default_sizes()[role]
-    env: dict[str, str] = {SETTINGS_FILE_ENV: f"{SETTINGS_DIR}/{SETTINGS_KEY}", "ISF_SERVICE": role.value,
-                           "ISF_NAMESPACE": args.namespace, "ISF_HTTP_PORT": str(HTTP_PORT),
-                           "ISF_REDIS_CLUSTER": str(args.redis_cluster).lower()}
+    env: dict[str, str] = {environment.SETTINGS_FILE: f"{SETTINGS_DIR}/{SETTINGS_KEY}", environment.SERVICE: role.value,
+                           environment.NAMESPACE: args.namespace, environment.HTTP_PORT: str(HTTP_PORT),
+                           environment.REDIS_CLUSTER: str(args.redis_cluster).lower()}
     if role is ServiceRole.API and args.prometheus_url is not None:
-        env["ISF_PROMETHEUS_URL"] = args.prometheus_url
+        env[environment.PROMETHEUS_URL] = args.prometheus_url
     if args.otlp_endpoint is not None:
-        env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp_endpoint, "OTEL_SERVICE_NAME": f"isf-{role.value}"}
+        env |= {environment.OTEL_ENDPOINT: args.otlp_endpoint, environment.OTEL_SERVICE_NAME: f"isf-{role.value}"}
     return WorkloadSpec(
         name=f"isf-{role.value}",
         image=args.image,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.workloads.knative import FunctionSpec, knative_service
+from components.workloads.function import FunctionSpec, knative_service
 from components.workloads.manifests import workload_manifests
 from components.workloads.registration import register_manifests
 from components.workloads.spec import WorkloadSpec

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.cluster.scheduling import placement
 from components.workloads.security import (
     TMP_MOUNT,
     TMP_VOLUME,
@@ -12,13 +11,12 @@ from components.workloads.security import (
     pod_security_context,
 )
 from components.workloads.spec import Exposure, Probe, VolumeSource, WorkloadSpec
+from runtime.contract.kubernetes import MANAGED_BY, MANAGED_BY_LABEL, WORKLOAD_TIER_LABEL
+from runtime.contract.scheduling import placement
 
 Manifest = dict[str, Any]
 
 NAME_LABEL = "app.kubernetes.io/name"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-TIER_LABEL = "isf.io/tier"
-MANAGED_BY = "isf"
 # Namespaces allowed through the NetworkPolicy: the ingress gateway's and the Prometheus scraper's.
 INGRESS_NAMESPACE = "istio-system"
 MONITORING_NAMESPACE = "monitoring"
@@ -32,7 +30,7 @@ def selector_labels(spec: WorkloadSpec) -> dict[str, str]:
 
 def labels(spec: WorkloadSpec) -> dict[str, str]:
     """Labels on every object of the workload."""
-    return {**spec.labels, **selector_labels(spec), MANAGED_BY_LABEL: MANAGED_BY, TIER_LABEL: spec.tier.value}
+    return {**spec.labels, **selector_labels(spec), MANAGED_BY_LABEL: MANAGED_BY, WORKLOAD_TIER_LABEL: spec.tier.value}
 
 
 def metadata(spec: WorkloadSpec, namespace: str, name: str | None = None) -> Manifest:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from components.workloads.manifests import MANAGED_BY, MANAGED_BY_LABEL, Manifest
+from components.workloads.manifests import Manifest
+from runtime.contract.kubernetes import MANAGED_BY, MANAGED_BY_LABEL
 
 ISTIO_INJECTION_LABEL = "istio-injection"
 PART_OF_LABEL = "app.kubernetes.io/part-of"

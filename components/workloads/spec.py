@@ -9,7 +9,7 @@ from typing import Annotated, Self
 from kubernetes.utils import parse_quantity
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -36,29 +36,26 @@ def forecast_eval(
     from rich.progress import Progress
     from rich.table import Table
 
+    from runtime.cli.output import fail, output_file
+    from runtime.cli.service_settings import runtime_settings
     from runtime.predictor import ForecasterName, make_forecaster
     from runtime.predictor.evaluation import ForecastScore, busy_functions, score
-    from runtime.settings import RuntimeSettings
     from runtime.traces import TraceFormatError, bundled_trace_dir, load_trace
 
     console = Console()
     source = trace or bundled_trace_dir()
-    settings = RuntimeSettings.load(settings_file).prediction
+    settings = runtime_settings(settings_file).prediction
     try:
         counts = load_trace(source).counts.astype(float)
-    except TraceFormatError as error:
-        raise typer.BadParameter(str(error), param_hint="--trace") from error
+    except (TraceFormatError, OSError) as error:
+        raise fail(str(error)) from None
     busy = busy_functions(counts)
     if not busy.any():
-        raise typer.BadParameter(
-            f"no function in {source} averages >= 1 invocation per minute", param_hint="--trace"
-        )
+        raise fail(f"--trace: no function in {source} averages >= 1 invocation per minute")
     counts = counts[busy]
     if holdout_minutes > counts.shape[1] - 10:
-        raise typer.BadParameter(
-            f"must leave at least 10 minutes to fit on; the trace has {counts.shape[1]} minutes",
-            param_hint="--holdout-minutes",
-        )
+        raise fail(f"--holdout-minutes {holdout_minutes} must leave at least 10 minutes to fit on; "
+                   f"the trace has {counts.shape[1]} minutes")
     scores: dict[str, ForecastScore] = {}
     with Progress(console=console, transient=True) as progress:
         for name in ForecasterName:
@@ -69,7 +66,7 @@ def forecast_eval(
                     model, counts, holdout_minutes, on_step=lambda t=task: progress.advance(t)
                 )
             except ValueError as error:  # e.g. too little history left before the holdout for the LSTM
-                raise typer.BadParameter(f"{name.value}: {error}", param_hint="--holdout-minutes") from error
+                raise fail(f"--holdout-minutes: {name.value}: {error}") from None
 
     naive = scores[ForecasterName.NAIVE_LAST.value]
     table = Table(
@@ -84,5 +81,5 @@ def forecast_eval(
     console.print(table)
     if json_file is not None:
         report = {"busy_functions": int(busy.sum()), "models": {k: v.model_dump() for k, v in scores.items()}}
-        json_file.write_text(json.dumps(report, indent=2) + "\n")
+        output_file(json_file).write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"wrote {json_file}")

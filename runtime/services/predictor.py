@@ -14,12 +14,13 @@ import time
 from datetime import datetime
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from runtime.api.loop import Clock, utc_now
+from runtime.contract import metrics
 from runtime.predictor import ForecasterName
 from runtime.services.accuracy import RollingAccuracy
-from runtime.services.loop import Clock, utc_now
 from runtime.services.training import NoHistory, TrainedModel, floor_minute, forecasts_of, train
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
@@ -52,18 +53,12 @@ class PredictorService:
         self._observed_until: datetime | None = None
         self._last: np.ndarray | None = None
         self._accuracy: RollingAccuracy | None = None
-        self._wape = Gauge("isf_forecast_wape", "WAPE of 1-minute-ahead forecasts over the last hour, as a ratio",
-                           ["model"], registry=registry)
-        self._mape = Gauge("isf_forecast_mape", "MAPE over minutes with invocations in the last hour, as a ratio",
-                           ["model"], registry=registry)
-        self._function_wape = Gauge("isf_function_forecast_wape", "WAPE of one function's forecasts (last hour)",
-                                    ["function"], registry=registry)
-        self._function_mape = Gauge("isf_function_forecast_mape", "MAPE of one function's forecasts (last hour)",
-                                    ["function"], registry=registry)
-        self._predicted = Gauge("isf_predicted_invocations", "Forecast invocations for the next minute",
-                                ["function"], registry=registry)
-        self._trained_at = Gauge("isf_model_last_trained_timestamp_seconds", "Unix time of the last retrain",
-                                 ["model"], registry=registry)
+        self._wape = metrics.FORECAST_WAPE.gauge(registry)
+        self._mape = metrics.FORECAST_MAPE.gauge(registry)
+        self._function_wape = metrics.FUNCTION_FORECAST_WAPE.gauge(registry)
+        self._function_mape = metrics.FUNCTION_FORECAST_MAPE.gauge(registry)
+        self._predicted = metrics.PREDICTED_INVOCATIONS.gauge(registry)
+        self._trained_at = metrics.MODEL_LAST_TRAINED.gauge(registry)
 
     @property
     def model(self) -> TrainedModel | None:

@@ -22,20 +22,21 @@ from datetime import datetime
 
 import numpy as np
 from kubernetes import client
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from runtime.actuation.knative import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.api.loop import Clock, utc_now
+from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
-from runtime.services.cluster import FUNCTION_LABEL, FunctionService, function_services, list_nodes
-from runtime.services.loop import Clock, utc_now
+from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
 from runtime.services.warming_budget import BudgetMetrics
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
-from runtime.settings import RuntimeSettings, Tier
+from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
-from runtime.store.actuation import PoolDecision, current_pools, record_decisions
+from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.schema import AuditOutcome, Function
@@ -247,9 +248,8 @@ class WarmingController:
         self._recorded: dict[str, tuple[int, int]] | None = None
         self._applied: dict[str, WarmTarget] = {}
         self._passes = 0
-        self._target = Gauge("isf_warm_pool_target", "Warm instances the controller asked for", ["function"],
-                             registry=registry)
-        self._size = Gauge("isf_warm_pool_size", "Warm instances held now", ["function", "tier"], registry=registry)
+        self._target = metrics.WARM_POOL_TARGET.gauge(registry)
+        self._size = metrics.WARM_POOL_SIZE.gauge(registry)
         self._budget_metrics = BudgetMetrics(registry)
 
     def run_pass(self) -> WarmingPassResult:

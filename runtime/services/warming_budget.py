@@ -7,8 +7,9 @@ booked since the previous pass (a new controller starts from what it has booked 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
+from runtime.contract import metrics
 from runtime.warming.budget import BudgetController
 
 
@@ -16,20 +17,10 @@ class BudgetMetrics:
     """`isf_warming_budget_mb_minutes_total`, `isf_warming_spend_mb_minutes_total`, `isf_warming_cold_start_price`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._budget = Counter(
-            "isf_warming_budget_mb_minutes", "Wasted-memory budget accrued (MB-minutes)", registry=registry
-        )
-        self._spend = Counter(
-            "isf_warming_spend_mb_minutes", "Wasted memory spent by warm idle functions (MB-minutes)", registry=registry
-        )
-        self._price = Gauge(
-            "isf_warming_cold_start_price", "Cold-start price (USD) the budget controller decides with", registry=registry
-        )
-        self._budget_per_day = Gauge(
-            "isf_warming_budget_mb_minutes_per_day",
-            "The budget's pace over the last booked minutes, per day (MB-minutes)",
-            registry=registry,
-        )
+        self._budget = metrics.WARMING_BUDGET.counter(registry)
+        self._spend = metrics.WARMING_SPEND.counter(registry)
+        self._price = metrics.WARMING_COLD_START_PRICE.gauge(registry)
+        self._budget_per_day = metrics.WARMING_BUDGET_PER_DAY.gauge(registry)
         self._seen: tuple[int, float, float] | None = None  # (controller id, booked budget, booked spend)
 
     def update(self, controller: BudgetController | None) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 from runtime.store.invocations import ensure_functions
 from runtime.store.schema import Duration, Function
 from runtime.store.upsert import insert_for

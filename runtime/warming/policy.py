@@ -1,4 +1,5 @@
-"""The interface every app-level warming policy implements, vectorised across applications.
+"""The interfaces warming policies implement, vectorised across applications: app-level (`WarmingPolicy`,
+which apps are loaded) and instance-level (`PoolPolicy`, how many instances of each are warm).
 
 The simulator (and the warming service) drive a policy minute by minute: before minute `t` it asks
 `loaded_next()` (which apps are loaded in `t`), then reveals minute `t`'s counts with `observe()`.
@@ -43,6 +44,25 @@ class WarmingPolicy(ABC):
     @abstractmethod
     def loaded_next(self) -> Mask:
         """Which apps are loaded in the coming minute, using only what `observe` has shown."""
+
+    @abstractmethod
+    def observe(self, counts: Counts) -> None:
+        """Reveal the invocation counts (one per app) of the minute that just ended."""
+
+
+class PoolPolicy(ABC):
+    """Decides, before each minute, how many instances of each application are warm in it."""
+
+    name: str
+    sees_future: bool = False
+
+    @abstractmethod
+    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
+        """Start a new replay; `future` (apps x minutes) is given only when `sees_future`."""
+
+    @abstractmethod
+    def warm_next(self) -> Counts:
+        """Warm instances per app (int64 >= 0) for the coming minute, from what `observe` showed."""
 
     @abstractmethod
     def observe(self, counts: Counts) -> None:

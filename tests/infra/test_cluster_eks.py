@@ -141,7 +141,7 @@ def test_the_kubeconfig_is_a_secret_that_authenticates_through_aws_eks_get_token
         ({"availability_zones": ["us-east-1a"]}, "at least 2 zones"),
         ({"availability_zones": ["eu-west-1a", "eu-west-1b"]}, "not in region us-east-1"),
         ({"vpc_cidr": "10.0.0.0/24"}, "/16 to /20"),
-        ({"admin_principal_arns": ["admin"]}, "must be IAM role or user ARNs"),
+        ({"admin_principal_arns": ["admin"]}, "must be an IAM role or user ARN"),
         ({"kubernetes_version": "133"}, "kubernetes_version"),
     ],
 )

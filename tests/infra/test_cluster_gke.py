@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from components.cluster.gke import GkeCluster, GkeClusterArgs
 from components.cluster.node_pools import GKE_MACHINE_TYPES, TierPool
 from infra.mocks import Records, is_secret, run_program
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
 
@@ -89,7 +89,7 @@ def test_the_kubeconfig_is_secret_and_uses_the_gke_auth_plugin(gke: tuple[Record
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"pods_cidr": "10.10.0.0/16"}, "node_cidr \\(10.10.0.0/20\\) overlaps pods_cidr"),
+        ({"pods_cidr": "10.10.0.0/16"}, "subnet_cidr \\(10.10.0.0/20\\) overlaps pods_cidr"),
         ({"master_cidr": "172.16.0.0/24"}, "master_cidr must be a /28"),
         ({"zones": ["us-east1-b"]}, "not in region europe-west1"),
         (

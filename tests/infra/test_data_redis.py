@@ -11,8 +11,8 @@ from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedis
 from components.data.redis_in_cluster import CHART, InClusterRedis, InClusterRedisArgs, redis_cluster_values
 from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.data.spec import RedisSpec, StoreMode
-from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from infra.mocks import Records, is_secret, run_program
+from tests.support.helm_keys import FREE_FORM, KeyTree, unknown_value_paths
 
 NAMESPACE = "serverless-system"
 

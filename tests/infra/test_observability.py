@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from components.observability import AlertThresholds, Monitoring, MonitoringArgs, SmtpSettings
 from components.observability.alertmanager import SECRET_NAME, alertmanager_config
 from components.observability.alerts import alert_rules, prometheus_rule
 from components.observability.dashboards import DASHBOARDS, dashboard_config_maps
-from components.observability.metrics import series_names
 from components.observability.prometheus_stack import PROMETHEUS_STACK_CHART, prometheus_stack_values
 from components.observability.tracing import TracingArgs, jaeger_spec
 from components.workloads import workload_manifests
 from infra.mocks import is_secret
+from runtime.contract.metrics import series_names
 from runtime.settings import AlertChannel, AlertChannelType, AlertSettings
+from tests.support.helm_keys import FREE_FORM, KeyTree, unknown_value_paths
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/very-secret"
 CHANNELS = AlertSettings(channels=[

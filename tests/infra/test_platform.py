@@ -16,7 +16,8 @@ from components.platform.control_plane import (
     settings_config_map,
 )
 from components.workloads import workload_manifests
-from runtime.settings import SETTINGS_FILE_ENV, RuntimeSettings, WarmingSettings
+from runtime.contract import environment
+from runtime.settings import RuntimeSettings, WarmingSettings
 
 TUNED = RuntimeSettings(warming=WarmingSettings(prewarm_buffer=2.0, min_warm_pool=5, max_warm_pool=200))
 
@@ -42,7 +43,7 @@ def test_each_service_runs_isf_serve_with_settings_file_and_data_urls() -> None:
     for role in ServiceRole:
         spec = service_spec(role, args)
         assert spec.command == ["isf", "serve", role.value]
-        assert spec.env[SETTINGS_FILE_ENV] == "/etc/isf/settings.yaml"
+        assert spec.env[environment.SETTINGS_FILE] == "/etc/isf/settings.yaml"
         assert {ref.name for ref in spec.secret_env} == {"DATABASE_URL", "REDIS_URL"}
         # The data layer's Redis is always a cluster: the services must use the cluster-aware client.
         assert spec.env["ISF_REDIS_CLUSTER"] == "true"

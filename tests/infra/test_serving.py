@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.helm import FREE_FORM, KeyTree, merged_values, unknown_value_paths
+from components.helm import merged_values
 from components.serving import CertManagerArgs, IssuerKind, IstioArgs, KnativeArgs, Serving, ServingArgs
 from components.serving.cert_manager import CERT_MANAGER_CHART, cert_manager_values, cluster_issuer
 from components.serving.istio import ISTIO_REPO, ISTIO_VERSION, base_values, gateway_values, istiod_values
@@ -17,6 +17,7 @@ from components.serving.knative import (
     AutoscalerConfig,
     knative_serving_manifest,
 )
+from tests.support.helm_keys import FREE_FORM, KeyTree, unknown_value_paths
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from runtime.api.app import create_api_app
-from runtime.api.config import ServiceConfig
-from runtime.settings import Tier
+from runtime.api.config import ServiceSettings
+from runtime.contract import Tier
 from runtime.store import (
     Actuation,
     AuditOutcome,
@@ -34,14 +34,14 @@ from runtime.store import (
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def config_for(database_url: str, **overrides: object) -> ServiceConfig:
+def config_for(database_url: str, **overrides: object) -> ServiceSettings:
     values: dict[str, object] = {
         "database_url": database_url,
         "redis_url": os.environ.get("REDIS_URL"),
         "redis_prefix": f"isf-test-{uuid.uuid4().hex[:10]}:",
         "migrate_on_start": False,
     }
-    return ServiceConfig(**(values | overrides))  # type: ignore[arg-type]
+    return ServiceSettings(**(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_health_readiness_metrics_and_openapi_are_served(client: TestClient) -> 
 
 
 def test_a_database_outage_answers_503_with_retry_after(tmp_path: object) -> None:
-    config = ServiceConfig(database_url="postgresql://postgres@127.0.0.1:1/isf", migrate_on_start=False,
+    config = ServiceSettings(database_url="postgresql://postgres@127.0.0.1:1/isf", migrate_on_start=False,
                            retry_after_s=7)
     with TestClient(create_api_app(config)) as unreachable:
         response = unreachable.post("/v1/invocations", json=batch(record()))

@@ -29,7 +29,7 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine, func, select
 
 from runtime.api.app import create_api_app
-from runtime.api.config import ServiceConfig
+from runtime.api.config import ServiceSettings
 from runtime.store import invocations_between, open_engine
 from runtime.store.schema import Invocation
 
@@ -226,7 +226,7 @@ def test_a_postgres_crash_mid_load_answers_503_with_retry_after_and_writes_nothi
 ) -> None:
     from fastapi.testclient import TestClient
 
-    config = ServiceConfig(database_url=private_postgres.url, retry_after_s=3, ingest_requests_per_minute=0)
+    config = ServiceSettings(database_url=private_postgres.url, retry_after_s=3, ingest_requests_per_minute=0)
     outcomes: dict[int, int] = {}
     restarted = threading.Event()
 
@@ -270,7 +270,7 @@ def test_a_postgres_crash_mid_load_answers_503_with_retry_after_and_writes_nothi
 
 @pytest.fixture
 def api_schema(engine: Engine, database_url: str) -> schemathesis.BaseSchema:
-    config = ServiceConfig(database_url=database_url, migrate_on_start=False, ingest_requests_per_minute=0)
+    config = ServiceSettings(database_url=database_url, migrate_on_start=False, ingest_requests_per_minute=0)
     return schemathesis.openapi.from_asgi("/openapi.json", create_api_app(config))
 
 

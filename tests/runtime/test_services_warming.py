@@ -10,8 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from runtime.actuation.knative import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
-from runtime.services.loop import LoopMetrics, PeriodicLoop
+from runtime.api.loop import LoopMetrics, PeriodicLoop
+from runtime.contract.kubernetes import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings

@@ -21,10 +21,10 @@ from opentelemetry.util._once import Once
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
-from runtime.api.config import ServiceConfig
+from runtime.api.config import ServiceSettings
+from runtime.api.loop import LoopMetrics, PeriodicLoop
 from runtime.api.service import ServiceContext, create_service_app, service_context
 from runtime.api.tracing import ENDPOINT_VARIABLE, TracingConfigError, instrument_service, tracer_provider_for
-from runtime.services.loop import LoopMetrics, PeriodicLoop
 
 ENDPOINT = "http://127.0.0.1:4317"
 
@@ -59,7 +59,7 @@ def things_router() -> APIRouter:
 
 
 def service_with_things(database_url: str) -> FastAPI:
-    config = ServiceConfig(database_url=database_url, redis_url=None,  # type: ignore[call-arg]
+    config = ServiceSettings(database_url=database_url, redis_url=None,  # type: ignore[call-arg]
                            redis_prefix=f"isf-test-{uuid.uuid4().hex[:10]}:", migrate_on_start=False)
     return create_service_app("things", config, routers=[things_router()])
 

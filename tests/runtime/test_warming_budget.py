@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from runtime.settings import BudgetKind, RuntimeSettings, WarmingBudget
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive
 from runtime.warming.budget import BudgetController
@@ -54,7 +54,7 @@ def test_the_setting_validates_its_kind_and_value_and_converts_units():
 
 def test_fixed10s_counterfactual_spend_is_what_the_simulator_charges_fixed10():
     trace = load_trace("sampled-500fn-1day").by_app()
-    counts, profile = trace.counts, trace.profile()
+    counts, profile = trace.counts, app_profile(trace)
     controller = BudgetController(
         WarmingBudget(), cold_start_usd=0.02, memory_gb_second_usd=MEMORY_GB_SECOND_USD, n_apps=counts.shape[0]
     )

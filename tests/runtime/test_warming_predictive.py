@@ -7,7 +7,7 @@ import pytest
 
 from runtime.settings import RuntimeSettings
 from runtime.sim import simulate
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
@@ -186,7 +186,7 @@ HYBRID_HISTOGRAM_WASTE_PCT = 172.0
 
 def _bundled_day(cold_start_mb_minutes: float) -> tuple[float, int, float]:
     trace = load_trace("sampled-500fn-1day").by_app()
-    profile = trace.profile()
+    profile = app_profile(trace)
     fixed10 = score(trace.counts, replay(trace.counts, profile, FixedKeepAlive(10)), profile.memory_mb)
     ours = score(
         trace.counts, replay(trace.counts, profile, _policy(cold_start_mb_minutes)), profile.memory_mb

@@ -1,0 +1,18 @@
+"""The runtime's services: what `isf serve <role>` runs and what the control plane deploys."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ServiceRole(StrEnum):
+    """The runtime services, as `isf serve <role>` names them."""
+
+    PREDICTOR = "predictor"
+    WARMING = "warming"
+    PLACEMENT = "placement"
+    API = "api"
+
+
+# Services that talk to the Kubernetes API (patch Knative services, elect a leader).
+CONTROLLERS = frozenset({ServiceRole.PREDICTOR, ServiceRole.WARMING, ServiceRole.PLACEMENT})
