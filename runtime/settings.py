@@ -85,6 +85,38 @@ class KeepAliveSettings(_Strict):
     max_minutes: Annotated[int, Field(ge=1, le=1440)] = 240
 
 
+class BudgetKind(StrEnum):
+    """How `warming.budget.value` is expressed."""
+
+    RELATIVE_TO_FIXED10 = "relative_to_fixed10"
+    """A multiple of the memory a fixed 10-minute keep-alive would waste on the same invocations."""
+    MB_MINUTES_PER_DAY = "mb_minutes_per_day"
+    GB_HOURS_PER_DAY = "gb_hours_per_day"
+    USD_PER_DAY = "usd_per_day"
+    """Converted to MB-minutes with `cost.memory_gb_second_usd`."""
+
+
+class WarmingBudget(_Strict):
+    """The wasted (warm but idle) memory the predictive policy may spend; it prices warm memory to stay within it."""
+
+    kind: BudgetKind = BudgetKind.RELATIVE_TO_FIXED10
+    value: Annotated[float, Field(gt=0, description="the budget, in the unit `kind` names")] = 1.0
+
+    def mb_minutes_per_minute(self, memory_gb_second_usd: float) -> float | None:
+        """The budget's pace in MB-minutes per minute; None for a budget relative to fixed-10 (known online only)."""
+        match self.kind:
+            case BudgetKind.RELATIVE_TO_FIXED10:
+                return None
+            case BudgetKind.MB_MINUTES_PER_DAY:
+                return self.value / 1440.0
+            case BudgetKind.GB_HOURS_PER_DAY:
+                return self.value * 1024.0 * 60.0 / 1440.0
+            case BudgetKind.USD_PER_DAY:
+                if memory_gb_second_usd <= 0:
+                    raise ValueError("a budget in usd_per_day needs cost.memory_gb_second_usd > 0")
+                return self.value / (memory_gb_second_usd * 60.0 / 1024.0) / 1440.0
+
+
 class WarmingSettings(_Strict):
     """Warm-pool sizing: pool = ceil(predicted concurrency x prewarm_buffer) in [min, max]."""
 
@@ -93,6 +125,10 @@ class WarmingSettings(_Strict):
     min_warm_pool: Annotated[int, Field(ge=0)] = 0
     max_warm_pool: Annotated[int, Field(ge=1)] = 100
     keep_alive: KeepAliveSettings = KeepAliveSettings()
+    budget: WarmingBudget = Field(
+        default=WarmingBudget(),
+        description="wasted-memory budget of the predictive policy (default: what fixed-10 would waste)",
+    )
     dry_run: bool = False
     predictive_gate: bool = Field(
         default=True,

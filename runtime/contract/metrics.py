@@ -111,6 +111,18 @@ WARM_POOL_TARGET = _gauge("isf_warm_pool_target", ("function",), "Warm instances
 WASTED_MEMORY = _counter(
     "isf_wasted_memory_mb_seconds_total", ("function", "tier"), "Memory held by idle warm instances (MB x seconds)."
 )
+WARMING_BUDGET = _counter(
+    "isf_warming_budget_mb_minutes_total", (), "Wasted-memory budget accrued (MB-minutes)."
+)
+WARMING_SPEND = _counter(
+    "isf_warming_spend_mb_minutes_total", (), "Wasted memory spent by warm idle functions (MB-minutes)."
+)
+WARMING_COLD_START_PRICE = _gauge(
+    "isf_warming_cold_start_price", (), "Cold-start price (USD) the budget controller decides with."
+)
+WARMING_BUDGET_PER_DAY = _gauge(
+    "isf_warming_budget_mb_minutes_per_day", (), "The budget's pace over the last booked minutes, per day (MB-minutes)."
+)
 
 # Placement.
 PLACEMENT_MIGRATIONS = _counter(

@@ -32,6 +32,7 @@ from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
 from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.warming_budget import BudgetMetrics
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
@@ -249,6 +250,7 @@ class WarmingController:
         self._passes = 0
         self._target = metrics.WARM_POOL_TARGET.gauge(registry)
         self._size = metrics.WARM_POOL_SIZE.gauge(registry)
+        self._budget_metrics = BudgetMetrics(registry)
 
     def run_pass(self) -> WarmingPassResult:
         now = self._clock()
@@ -262,6 +264,8 @@ class WarmingController:
         if self._gate is not None:
             gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB))
         decisions = fit_to_tiers(decide_pools(inputs, self._settings, now, gate), services, capacity)
+        if self._gate is not None:
+            self._budget_metrics.update(self._gate.budget)
 
         changed = self._record_changes(decisions)
         self._hot_state.put_decisions(

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, func, select
 from runtime.settings import RuntimeSettings
 from runtime.store.invocations import invocation_matrix
 from runtime.store.schema import Invocation
+from runtime.warming.budget import BudgetController
 from runtime.warming.deployed import decide_ahead
 from runtime.warming.policy import AppProfile
 from runtime.warming.predictive import PredictiveWarming, make_predictive_policy
@@ -64,6 +65,11 @@ class LivePredictiveGate:
         self._policy: PredictiveWarming | None = None
         self._index: dict[str, int] = {}
         self._next: datetime | None = None  # the first minute the policy has not yet observed
+
+    @property
+    def budget(self) -> BudgetController | None:
+        """The live policy's budget controller: its spend, accrued budget and current cold-start price."""
+        return None if self._policy is None else self._policy.budget
 
     @property
     def observed_until(self) -> datetime | None:
