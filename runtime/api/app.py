@@ -27,7 +27,7 @@ def create_api_app(settings: ServiceSettings) -> FastAPI:
     return create_service_app(
         "api",
         settings,
-        routers=[ingest.router, operator_reads.router],
+        routers=[ingest.router, operator_reads.router, operator_reads.admin_router],
         loops=knative_collector_loop,
         description="Invocation ingest and the operators' read API of the intelligent serverless platform.",
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from runtime.contract import ServiceRole, environment
+from runtime.contract import ServiceRole, auth, environment
 from runtime.contract.kubernetes import PLATFORM_NAMESPACE
 from runtime.settings import RuntimeSettings
 from runtime.store.engine import DEFAULT_DATABASE_URL
@@ -62,6 +62,19 @@ class ServiceSettings(BaseSettings):
         int,
         Field(ge=0, validation_alias=environment.INGEST_REQUESTS_PER_MINUTE,
               description="per source; 0 disables the limit (needs Redis to apply)"),
+    ] = 6000
+    api_tokens_dir: Path | None = Field(
+        default=None, validation_alias=environment.API_TOKENS_DIR,
+        description="the API tokens, one file each (runtime.contract.auth); unset: the local token file",
+    )
+    local_token_file: Path = Field(
+        default=Path(auth.LOCAL_TOKEN_FILE), validation_alias=environment.LOCAL_TOKEN_FILE,
+        description="the all-scope token `isf serve api` generates (mode 0600) when no tokens are configured",
+    )
+    api_requests_per_minute: Annotated[
+        int,
+        Field(ge=0, validation_alias=environment.API_REQUESTS_PER_MINUTE,
+              description="per API token (Redis-wide when Redis answers, per replica otherwise); 0: no limit"),
     ] = 6000
     forecast_cache_ttl_s: Annotated[int, Field(ge=1, validation_alias=environment.FORECAST_CACHE_TTL_S)] = 900
     log_level: str = Field(default="INFO", validation_alias=environment.LOG_LEVEL)

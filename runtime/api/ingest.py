@@ -16,9 +16,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import DBAPIError
 
+from runtime.api.auth import RequireScope
 from runtime.api.fields import FunctionId, SourceName, UtcMinute, UtcTime
 from runtime.api.limits import MAX_BODY_BYTES, CompactErrorsRoute
 from runtime.api.service import ServiceContext, service_context
+from runtime.contract.auth import Scope
 from runtime.store.errors import is_write_conflict
 from runtime.store.functions import get_function
 from runtime.store.invocations import InvocationRecord, invocations_between, record_invocations
@@ -88,6 +90,7 @@ class TimeRange(BaseModel):
     "/invocations",
     response_model=Accepted,
     summary="Ingest per-minute invocation counts",
+    dependencies=[Depends(RequireScope(Scope.INGEST))],  # runtime.api.auth
     responses={
         409: {"description": "lost a write race with a concurrent batch after retries; nothing was written, retry"},
         413: {"description": f"body larger than {MAX_BODY_BYTES} bytes"},
@@ -135,6 +138,7 @@ def _refuse_duplicates(records: list[InvocationIn]) -> None:
     "/functions/{function_id}/invocations",
     response_model=InvocationSeries,
     summary="Stored per-minute counts of a function in [start, end)",
+    dependencies=[Depends(RequireScope(Scope.READ))],  # runtime.api.auth
     responses={404: {"description": "unknown function"}},
 )
 def get_invocations(

@@ -1,26 +1,39 @@
-"""The read API for operators and dashboards: functions, forecasts, decisions, placements, cost, audit."""
+"""The operators' API: reads for dashboards (scope `read`) and administrative actions (scope `admin`,
+each written to the audit log with the token that made it)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from runtime.api.auth import ApiToken, RequireScope
 from runtime.api.fields import FunctionId
 from runtime.api.service import ContextDep, ServiceContext, SettingsDep
 from runtime.contract import Tier
+from runtime.contract.auth import Scope
 from runtime.store.cost import warm_pool_costs
-from runtime.store.decisions import audit_log, latest_decisions, latest_placements
+from runtime.store.decisions import (
+    Actuation,
+    audit_log,
+    latest_decisions,
+    latest_placements,
+    record_actuations,
+)
 from runtime.store.forecasts import latest_forecast
-from runtime.store.functions import get_function, list_functions
+from runtime.store.functions import delete_function, get_function, list_functions
 from runtime.store.models import list_models
 from runtime.store.schema import AuditOutcome
 
-router = APIRouter(prefix="/v1", tags=["operators"])
+router = APIRouter(prefix="/v1", tags=["operators"], dependencies=[Depends(RequireScope(Scope.READ))])
+admin_router = APIRouter(prefix="/v1", tags=["administration"])
+AdminDep = Annotated[ApiToken, Depends(RequireScope(Scope.ADMIN))]
+log = logging.getLogger(__name__)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -166,3 +179,33 @@ def get_audit(context: ContextDep, limit: Limit = 100) -> list[AuditOut]:
 @router.get("/models", response_model=list[ModelOut], summary="Registered forecaster versions, newest first")
 def get_models(context: ContextDep) -> list[ModelOut]:
     return [ModelOut.model_validate(model, from_attributes=True) for model in list_models(context.engine)]
+
+
+class Deleted(BaseModel):
+    function_id: str
+    deleted: bool
+
+
+@admin_router.delete(
+    "/functions/{function_id}",
+    response_model=Deleted,
+    summary="Forget a function: its invocations, forecasts, decisions and placements (audited)",
+    responses={404: {"description": "unknown"}},
+)
+def delete_one_function(function_id: FunctionId, context: ContextDep, principal: AdminDep) -> Deleted:
+    deleted = delete_function(context.engine, function_id)
+    audit_admin_action(context, principal, "delete_function", f"function {function_id}",
+                       AuditOutcome.APPLIED if deleted else AuditOutcome.SKIPPED,
+                       "" if deleted else "unknown function")
+    if not deleted:
+        raise HTTPException(404, f"function {function_id!r} is unknown")
+    return Deleted(function_id=function_id, deleted=True)
+
+
+def audit_admin_action(
+    context: ServiceContext, principal: ApiToken, action: str, target: str, outcome: AuditOutcome, detail: str = ""
+) -> None:
+    """One audit row (actor `api:<token id>`) and one structured log line per administrative action."""
+    actor = f"api:{principal.id}"
+    record_actuations(context.engine, [Actuation(datetime.now(UTC), actor, action, target, outcome, {}, detail)])
+    log.info("admin action", extra={"actor": actor, "action": action, "target": target, "outcome": outcome.value})

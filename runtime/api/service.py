@@ -33,13 +33,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime.api.auth import check_every_route_is_guarded, guard_for
 from runtime.api.config import ServiceSettings
 from runtime.api.docs import serve_docs_offline
 from runtime.api.loop import PeriodicLoop
+from runtime.api.startup import StartupError
 from runtime.api.tracing import instrument_service
 from runtime.contract import metrics
 from runtime.state.hot_state import HotState
-from runtime.store.engine import POOL_SIZE, open_engine
+from runtime.store.engine import POOL_SIZE, DatabaseUrlError, open_engine
 from runtime.store.migrate import upgrade
 
 log = logging.getLogger("runtime.api")
@@ -135,8 +137,13 @@ def create_service_app(
     The loops `loops` builds run from start-up until shutdown, which waits for the pass in progress.
     """
     context = open_context(name, settings)
-    app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=_lifespan(context, loops))
+    startup = ServiceStartup(context, loops)
+    app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=_lifespan(startup))
     app.state.context = context
+    app.state.startup = startup
+    app.state.guard = guard_for(context.hot_state, tokens_dir=settings.api_tokens_dir,
+                                local_token_file=settings.local_token_file,
+                                per_minute=settings.api_requests_per_minute)
     serve_docs_offline(app)  # /docs with Swagger UI's assets served locally: no CDN, works offline
     app.add_middleware(_RequestMetrics, service=name, registry=context.registry)
     instrument_service(app, context.engine, name)  # OTLP spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
@@ -144,16 +151,21 @@ def create_service_app(
     _serve_probes_and_metrics(app, context)
     for router in routers:
         app.include_router(router)
+    check_every_route_is_guarded(app)  # a route that names no scope fails here, not in production
     return app
 
 
 def open_context(name: str, settings: ServiceSettings) -> ServiceContext:
     """The engine, hot state and metrics registry of a service (no connection is made yet)."""
     registry = CollectorRegistry()
+    try:
+        engine = open_engine(settings.database_url)
+    except DatabaseUrlError as error:
+        raise StartupError(str(error)) from None
     return ServiceContext(
         name=name,
         settings=settings,
-        engine=open_engine(settings.database_url),
+        engine=engine,
         hot_state=HotState.from_url(
             settings.redis_url, registry, cluster=settings.redis_cluster, prefix=settings.redis_prefix
         ),
@@ -162,11 +174,43 @@ def open_context(name: str, settings: ServiceSettings) -> ServiceContext:
     )
 
 
-def _lifespan(context: ServiceContext, build_loops: BuildLoops | None) -> Callable[[FastAPI], Any]:
+class ServiceStartup:
+    """Migrations, then the loops built (not started): once, before uvicorn serves or in the lifespan.
+
+    `isf serve` prepares before it hands the bound socket to uvicorn, so a failure is one line and an
+    exit before any loop runs; a test client prepares in the lifespan. Failures are `StartupError`s.
+    """
+
+    def __init__(self, context: ServiceContext, build_loops: BuildLoops | None) -> None:
+        self.context, self._build_loops = context, build_loops
+        self.loops: list[PeriodicLoop] | None = None
+
+    def prepare(self) -> list[PeriodicLoop]:
+        if self.loops is None:
+            try:
+                _start(self.context)
+            except (OperationalError, PoolTimeoutError) as error:
+                url = self.context.engine.url.render_as_string(hide_password=True)
+                raise StartupError(f"database unreachable at {url}: {_first_line(error)}") from None
+            self.loops = list(self._build_loops(self.context)) if self._build_loops is not None else []
+            log.info("service started", extra={
+                "database": self.context.engine.url.render_as_string(hide_password=True),
+                "redis": "configured" if self.context.hot_state.configured else "disabled"})
+        return self.loops
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _lifespan(startup: ServiceStartup) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _start(context)
-        loops = list(build_loops(context)) if build_loops is not None else []
+        loops = startup.prepare()
+        # One request thread per pooled connection: extra threads only queue on the pool or open overflow
+        # connections (a forked PostgreSQL backend each), which turned any stall into a 200 ms read tail.
+        to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         for loop in loops:
             loop.start()
         try:
@@ -174,7 +218,7 @@ def _lifespan(context: ServiceContext, build_loops: BuildLoops | None) -> Callab
         finally:
             log.info("service stopping: in-flight requests finished, closing connections")
             await asyncio.gather(*(asyncio.to_thread(loop.stop) for loop in loops))
-            context.engine.dispose()
+            startup.context.engine.dispose()
 
     return lifespan
 
@@ -182,15 +226,10 @@ def _lifespan(context: ServiceContext, build_loops: BuildLoops | None) -> Callab
 def _start(context: ServiceContext) -> None:
     if context.settings.migrate_on_start:
         upgrade(context.engine)
-    # One request thread per pooled connection: extra threads only queue on the pool or open overflow
-    # connections (a forked PostgreSQL backend each), which turned any stall into a 200 ms read tail.
-    to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
     # Start-up objects (~150k) live for the whole process; frozen, a full collection skips them instead of
     # stalling every request for ~100 ms (it set the forecast read API's p99 with Redis down).
     gc.collect()
     gc.freeze()
-    log.info("service started", extra={"database": context.engine.url.render_as_string(hide_password=True),
-                                       "redis": "configured" if context.hot_state.configured else "disabled"})
 
 
 def _answer_errors(app: FastAPI, context: ServiceContext) -> None:

@@ -45,7 +45,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run a service until SIGTERM (in-flight requests finish first). DATABASE_URL / REDIS_URL configure it."""
+    from runtime.api.auth import announce_local_token
     from runtime.api.server import run_service
+    from runtime.api.startup import exit_on_startup_failure
     from runtime.cli.service_settings import load_service_settings
 
     settings = load_service_settings()
@@ -53,8 +55,11 @@ def serve(
         service = settings.service_name(name)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from error
-    app = _factory(name)(settings)
-    run_service(app, service, host=host, port=port or settings.http_port, log_level=settings.log_level)
+    with exit_on_startup_failure(f"isf serve {name.value}"):  # one line and exit 2, no traceback
+        if name is ServiceRole.API:
+            announce_local_token(settings)  # local mode: no tokens configured, so one is generated
+        app = _factory(name)(settings)
+        run_service(app, service, host=host, port=port or settings.http_port, log_level=settings.log_level)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ PROMETHEUS_URL = "ISF_PROMETHEUS_URL"  # where the collector reads Knative's req
 DATABASE_URL = "DATABASE_URL"  # SQLAlchemy URL, from the data layer's Secret
 REDIS_URL = "REDIS_URL"  # from the data layer's Secret; unset: no hot state
 POD_NAME = "POD_NAME"  # this replica's identity in the Lease (downward API)
+API_TOKENS_DIR = "ISF_API_TOKENS_DIR"  # the API tokens Secret mounted as files (runtime.contract.auth)
 # OpenTelemetry's standard variables: the control plane sets them when tracing is on.
 OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
@@ -21,6 +22,8 @@ MIGRATE_ON_START = "ISF_MIGRATE_ON_START"  # "false": the schema is migrated by 
 RETRY_AFTER_S = "ISF_RETRY_AFTER_S"  # Retry-After of a 503 while the database is down
 INGEST_REQUESTS_PER_MINUTE = "ISF_INGEST_REQUESTS_PER_MINUTE"  # per source; 0 disables the limit
 FORECAST_CACHE_TTL_S = "ISF_FORECAST_CACHE_TTL_S"  # lifetime of a forecast cached in Redis
+API_REQUESTS_PER_MINUTE = "ISF_API_REQUESTS_PER_MINUTE"  # per API token; 0 disables the limit
+LOCAL_TOKEN_FILE = "ISF_LOCAL_TOKEN_FILE"  # the generated all-scope token when API_TOKENS_DIR is unset
 LOG_LEVEL = "ISF_LOG_LEVEL"  # Python logging level of the JSON logs
 # Set by Kubernetes in every pod: the service then uses its in-cluster credentials.
 KUBERNETES_SERVICE_HOST = "KUBERNETES_SERVICE_HOST"

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from runtime.api import operator_reads
+from runtime.api.auth import RequireScope
 from runtime.api.config import ServiceSettings
 from runtime.api.loop import LoopMetrics, PeriodicLoop
 from runtime.api.service import ServiceContext, create_service_app
 from runtime.contract import ServiceRole
+from runtime.contract.auth import Scope
 
 
 def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Callable[[], bool]]:
@@ -29,7 +31,7 @@ def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Cal
 
 
 def _forecast_router() -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["forecasts"])
+    router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[Depends(RequireScope(Scope.READ))])
     router.add_api_route(
         "/functions/{function_id}/forecast", operator_reads.get_forecast, methods=["GET"],
         response_model=operator_reads.ForecastOut, summary="The latest forecast of a function",

@@ -125,17 +125,22 @@ class HotState:
 
         Fails open: with Redis down, nothing is rate limited (ingest matters more than the limit).
         """
+        hits = self.hits(subject, window_s)
+        return hits is None or hits <= limit
+
+    def hits(self, subject: str, window_s: int = 60) -> int | None:
+        """Count one event for `subject` in the current fixed window; its count so far, None if Redis is unavailable."""
         window = int(time.time() // window_s)
         key = self._key("rate", f"{subject}:{window}")
 
-        def count(client: RedisClient) -> bool:
+        def count(client: RedisClient) -> int:
             pipeline = client.pipeline(transaction=False)
             pipeline.incr(key)
             pipeline.expire(key, window_s * 2)
             hits, _ = pipeline.execute()
-            return int(hits) <= limit
+            return int(hits)
 
-        return self._call("rate_limit", count, True)
+        return self._call("rate_limit", count, None)
 
     def clear(self) -> None:
         """Delete every key under this prefix (tests and operators resetting a namespace)."""

@@ -17,6 +17,7 @@ from runtime.store.errors import is_database_outage, is_write_conflict
 from runtime.store.invocations import InvocationRecord, record_invocations
 from runtime.store.schema import Invocation
 from tests.runtime.test_api import config_for
+from tests.support.api_tokens import AUTH
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 KEYS = [(f"fn-{i % 500:03d}", T0 + timedelta(minutes=i // 500)) for i in range(5000)]
@@ -62,7 +63,7 @@ def test_two_clients_posting_the_same_keys_in_opposite_orders_get_no_503(engine:
     batches = [records[i : i + 1000] for i in range(0, len(records), 1000)] * 3
     statuses: list[int] = []
     app = create_api_app(config_for(database_url, redis_url=None))
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         start = threading.Barrier(2)
 
         def post(order: list[list[dict[str, object]]]) -> None:

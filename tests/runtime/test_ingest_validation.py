@@ -16,6 +16,7 @@ from runtime.api.limits import MAX_BODY_BYTES, MAX_LISTED_ERRORS
 from runtime.contract.identifiers import is_function_id
 from runtime.traces import BUNDLED_TRACES, load_trace
 from tests.runtime.test_api import config_for
+from tests.support.api_tokens import AUTH
 
 T0 = "2024-05-01T12:00:00Z"
 
@@ -23,7 +24,7 @@ T0 = "2024-05-01T12:00:00Z"
 @pytest.fixture
 def client(engine: Engine, database_url: str) -> Iterator[TestClient]:
     app = create_api_app(config_for(database_url, redis_url=None))
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=AUTH) as test_client:
         yield test_client
 
 
