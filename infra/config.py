@@ -25,6 +25,7 @@ from components.cluster.eks import EksSettings
 from components.cluster.existing import ExistingClusterArgs
 from components.cluster.gke import GkeSettings
 from components.cluster.node_pools import GpuPool, TierPool, default_tier_pools
+from components.cluster.versions import DEFAULT_KUBERNETES_VERSION, KubernetesVersion
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
@@ -36,9 +37,6 @@ from runtime.settings import RuntimeSettings, Tier
 
 PROJECT = "isf"
 """The Pulumi project name, which is also the namespace of every config key (`isf:cloud`)."""
-
-MIN_KUBERNETES_MINOR = 28  # the deployment guide's floor
-MAX_KUBERNETES_MINOR = 37  # the newest schema kubernetes-validate ships, so renders stay checkable
 
 
 class _Strict(BaseModel):
@@ -133,7 +131,7 @@ class StackConfig(_Strict):
     high_availability: bool = Field(
         default=False, description="multi-AZ data stores, 3 zones, deletion protection, replicated control plane"
     )
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$", description="minor version, like 1.33")] = "1.33"
+    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
     aws: EksSettings = EksSettings()
     gcp: GcpConfig = GcpConfig()
     existing: ExistingClusterArgs = Field(
@@ -181,14 +179,6 @@ class StackConfig(_Strict):
             if isinstance(section, dict) and "mode" not in section:
                 updated[store] = {**section, "mode": StoreMode.IN_CLUSTER}
         return updated
-
-    @field_validator("kubernetes_version")
-    @classmethod
-    def _supported_kubernetes(cls, value: str) -> str:
-        minor = int(value.split(".")[1])
-        if not MIN_KUBERNETES_MINOR <= minor <= MAX_KUBERNETES_MINOR:
-            raise ValueError(f"must be between 1.{MIN_KUBERNETES_MINOR} and 1.{MAX_KUBERNETES_MINOR} (got {value})")
-        return value
 
     @field_validator("tiers")
     @classmethod

@@ -232,7 +232,12 @@ def _gcp_outputs(args: pulumi_mocks.MockResourceArgs) -> Props:
                 "ipAddresses": [{"ipAddress": "10.20.0.3", "type": "PRIVATE"}],
             }
         case "gcp:redis/cluster:Cluster":
-            out |= {"discoveryEndpoints": [{"address": "10.30.0.4", "port": 6379}]}
+            out |= {
+                "discoveryEndpoints": [{"address": "10.30.0.4", "port": 6379}],
+                "managedServerCas": [{"caCerts": [{"certificates": [
+                    f"-----BEGIN CERTIFICATE-----\nMOCK{_digest('redis-ca', name, length=40)}\n-----END CERTIFICATE-----\n"
+                ]}]}],
+            }
         case "gcp:redis/instance:Instance":
             out |= {"host": "10.30.0.5", "port": 6379}
         case "gcp:serviceaccount/account:Account":

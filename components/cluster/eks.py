@@ -47,6 +47,7 @@ from components.cluster.node_pools import (
     resolve_pools,
 )
 from components.cluster.nvidia import DEVICE_PLUGIN_CHART, DEVICE_PLUGIN_NAMESPACE, device_plugin_values
+from components.cluster.versions import DEFAULT_KUBERNETES_VERSION, KubernetesVersion
 from components.helm import helm_chart
 
 CPU_AMI = "AL2023_x86_64_STANDARD"
@@ -110,7 +111,7 @@ class EksClusterArgs(EksSettings):
     """Everything an EKS cluster of the platform needs; defaults are a small but complete staging cluster."""
 
     region: str = Field(description="AWS region, e.g. us-east-1")
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
+    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
     availability_zones: list[str] = Field(
         default_factory=list,
         max_length=MAX_ZONES,

@@ -139,10 +139,12 @@ def build_autoscaler_tags(
     tags: list[aws.autoscaling.Tag] = []
     for pool, group in zip(pools, groups, strict=True):
         asg = _asg_name(group)
-        for i, (key, value) in enumerate(sorted(node_template_tags(pool, cluster_name).items())):
+        for key, value in sorted(node_template_tags(pool, cluster_name).items()):
+            # Named by the tag key, so adding a label or taint later adds a tag instead of renaming the rest.
+            slug = key.removeprefix("k8s.io/cluster-autoscaler/").replace("/", "-")
             tags.append(
                 aws.autoscaling.Tag(
-                    f"{name}-{pool.role}-asg-tag-{i}",
+                    f"{name}-{pool.role}-asg-{slug}",
                     autoscaling_group_name=asg,
                     tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
                     opts=pulumi.ResourceOptions(parent=parent),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Self
 
 import pulumi
 import pulumi_gcp as gcp
@@ -28,6 +28,7 @@ from components.cluster.node_pools import (
     default_tier_pools,
     resolve_pools,
 )
+from components.cluster.versions import DEFAULT_KUBERNETES_VERSION, KubernetesVersion
 
 # Private GKE opens only 443 and 10250 from the control plane to the nodes; admission webhooks listening on
 # other pod ports time out, and a `failurePolicy: Fail` webhook then blocks every matching API call.
@@ -121,7 +122,7 @@ class GkeClusterArgs(GkeSettings):
     project: str = Field(description="GCP project id (workload identity pool is <project>.svc.id.goog)")
     region: str = Field(description="GCP region, e.g. europe-west1; the control plane is regional")
     zones: list[str] = Field(default_factory=list, description="node zones; empty = GKE's default zones")
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d{2}$")] = "1.33"
+    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
     tier_pools: list[TierPool] = Field(default_factory=default_tier_pools)
     gpu_pool: GpuPool | None = Field(default_factory=GpuPool, description="null = no GPU pool")
     deletion_protection: bool = False

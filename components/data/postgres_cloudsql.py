@@ -14,7 +14,7 @@ from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import native_settings
 from components.data.protection import stateful_options
-from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, require_mode
+from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, mode_problems
 
 DEFAULT_TIER = "db-custom-4-16384"  # 4 vCPU / 16 GB: what the guide's 4GB shared_buffers assume
 PORT = 5432
@@ -47,7 +47,7 @@ class CloudSqlPostgres(PostgresStore):
     ) -> None:
         super().__init__("isf:data:CloudSqlPostgres", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.MANAGED, "CloudSqlPostgres", "postgres")
+        mode_problems(spec.mode, StoreMode.MANAGED, "CloudSqlPostgres", "postgres").raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
 
         # Private services access: a reserved range in our VPC peered with Google's service network.

@@ -10,6 +10,9 @@ REDIS_CLUSTER = "ISF_REDIS_CLUSTER"  # "true" when REDIS_URL points at a Redis C
 PROMETHEUS_URL = "ISF_PROMETHEUS_URL"  # where the collector reads Knative's request counts
 DATABASE_URL = "DATABASE_URL"  # SQLAlchemy URL, from the data layer's Secret
 REDIS_URL = "REDIS_URL"  # from the data layer's Secret; unset: no hot state
+# Path of the PEM of the CA that signs Redis's TLS certificate (the Redis Secret's `ca.crt` mounted as a file:
+# Memorystore's per-cluster CA); unset, missing or empty: the system's roots (ElastiCache) or no TLS.
+REDIS_CA_CERT_FILE = "ISF_REDIS_CA_CERT_FILE"
 POD_NAME = "POD_NAME"  # this replica's identity in the Lease (downward API)
 API_TOKENS_DIR = "ISF_API_TOKENS_DIR"  # the API tokens Secret mounted as files (runtime.contract.auth)
 # OpenTelemetry's standard variables: the control plane sets them when tracing is on.

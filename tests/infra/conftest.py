@@ -46,6 +46,7 @@ KNOWN_CRD_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("monitoring.coreos.com/v1", "PrometheusRule"),
         ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
         ("postgresql.cnpg.io/v1", "Cluster"),
+        ("redis.redis.opstreelabs.in/v1beta2", "RedisCluster"),
         ("opentelemetry.io/v1beta1", "OpenTelemetryCollector"),
         ("opentelemetry.io/v1alpha1", "Instrumentation"),
         ("jaegertracing.io/v1", "Jaeger"),

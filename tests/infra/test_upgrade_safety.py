@@ -21,7 +21,7 @@ STATEFUL = {
     ("aws:elasticache/replicationGroup:ReplicationGroup", "isf-redis-group"),
     ("gcp:redis/cluster:Cluster", "isf-redis-cluster"),
     ("kubernetes:postgresql.cnpg.io/v1:Cluster", "isf-postgres-cluster"),
-    ("kubernetes:helm.sh/v4:Chart", "isf-redis-chart"),
+    ("kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster", "isf-redis-cluster"),
 }
 
 
