@@ -51,7 +51,12 @@ class PeriodicLoop:
         *,
         may_act: Callable[[], bool] | None = None,
         tracer: Tracer | None = None,
+        first_pass_after_s: float = 0.0,
+        stop_event: threading.Event | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
+        """`first_pass_after_s`: wait that long before the first pass; `stop_event`: set by `stop` (share it with
+        a long action that checks it, e.g. training); `on_stop`: runs after the last pass (release a Lease)."""
         if interval_s <= 0:
             raise ValueError(f"loop {name!r}: interval_s must be positive, got {interval_s}")
         self.name = name
@@ -60,7 +65,9 @@ class PeriodicLoop:
         self._metrics = metrics
         self._may_act = may_act or (lambda: True)
         self._tracer = tracer or trace.get_tracer(__name__)
-        self._stop = threading.Event()
+        self._first_pass_after_s = first_pass_after_s
+        self._stop = stop_event or threading.Event()
+        self._on_stop = on_stop
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> bool:
@@ -86,6 +93,8 @@ class PeriodicLoop:
         return True
 
     def _run(self) -> None:
+        if self._first_pass_after_s:
+            self._stop.wait(self._first_pass_after_s)
         while not self._stop.is_set():
             self.run_once()
             self._stop.wait(self.interval_s)
@@ -102,3 +111,5 @@ class PeriodicLoop:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 log.warning("control pass still running at shutdown", extra={"loop": self.name})
+        if self._on_stop is not None:
+            self._on_stop()

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -57,6 +57,8 @@ class ServiceContext:
     hot_state: HotState
     registry: CollectorRegistry
     database_up: Gauge
+    readiness_checks: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    """Service-specific readiness (name -> (ready, detail)) that /readyz reports beside the database."""
 
 
 BuildLoops = Callable[[ServiceContext], Sequence[PeriodicLoop]]
@@ -288,10 +290,14 @@ def _readiness(context: ServiceContext) -> JSONResponse:
     else:
         redis = "ok" if context.hot_state.check() else "unavailable (serving from the database)"
     ready = database == "ok"
+    checks = {}
+    for name, check in context.readiness_checks.items():
+        ok, checks[name] = check()
+        ready = ready and ok
     body = {
         "status": ("ready" if redis in ("ok", "disabled") else "degraded") if ready else "unavailable",
         "database": database,
         "redis": redis,
-    }
+    } | checks
     headers = {} if ready else {"Retry-After": str(context.settings.retry_after_s)}
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)

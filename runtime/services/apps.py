@@ -6,8 +6,7 @@ SIGTERM. Warming and placement act only while they hold their Kubernetes Lease.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -19,15 +18,18 @@ from runtime.api.service import ServiceContext, create_service_app
 from runtime.contract import ServiceRole
 from runtime.contract.auth import Scope
 
+if TYPE_CHECKING:
+    from runtime.actuation.leader import LeaseLeadership
 
-def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Callable[[], bool]]:
+
+def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, LeaseLeadership]:
     from runtime.actuation.leader import LeaseLeadership
     from runtime.services.kube import kubernetes_api_client
 
     kube = kubernetes_api_client()
     leadership = LeaseLeadership(f"isf-{role.value}", settings.namespace, settings.pod_name, api_client=kube)
     leadership.start()
-    return kube, lambda: leadership.is_leader
+    return kube, leadership
 
 
 def _forecast_router() -> APIRouter:
@@ -48,9 +50,14 @@ def _predictor_loops(context: ServiceContext) -> list[PeriodicLoop]:
                                  forecast_ttl_s=settings.forecast_cache_ttl_s)
     metrics = LoopMetrics(context.registry)
     prediction = settings.runtime.prediction
+    context.readiness_checks["model"] = predictor.readiness
+    # One training at start: the forecast loop's first refresh trains (it has no model); the retrain loop
+    # waits a full interval before its first pass. Both stop on `predictor.stopping`, which ends a fit.
     return [
-        PeriodicLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics),
-        PeriodicLoop("forecast", prediction.update_interval, predictor.refresh, metrics),
+        PeriodicLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics,
+                     first_pass_after_s=prediction.retrain_interval, stop_event=predictor.stopping),
+        PeriodicLoop("forecast", prediction.update_interval, predictor.refresh, metrics,
+                     stop_event=predictor.stopping),
     ]
 
 
@@ -58,20 +65,22 @@ def _warming_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.warming import WarmingController
 
     settings = context.settings
-    kube, leading = _leader_gate(ServiceRole.WARMING, settings)
+    kube, leadership = _leader_gate(ServiceRole.WARMING, settings)
     controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry)
     return [PeriodicLoop("warming", settings.runtime.warming.interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=leading)]
+                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
+                         on_stop=leadership.release)]
 
 
 def _placement_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.placement import PlacementController
 
     settings = context.settings
-    kube, leading = _leader_gate(ServiceRole.PLACEMENT, settings)
+    kube, leadership = _leader_gate(ServiceRole.PLACEMENT, settings)
     controller = PlacementController(context.engine, kube, settings.runtime, context.registry)
     return [PeriodicLoop("placement", settings.runtime.placement.optimization_interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=leading)]
+                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
+                         on_stop=leadership.release)]
 
 
 def create_predictor_app(settings: ServiceSettings) -> FastAPI:

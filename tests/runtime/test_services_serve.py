@@ -75,6 +75,8 @@ def test_the_warming_service_leads_patches_and_exits_on_sigterm(
             # uvicorn re-raises the signal after a complete shutdown, so the exit reads as "terminated".
             assert process.wait(timeout=30) in (0, -signal.SIGTERM)
             assert "Application shutdown complete" in log.read_text()
+            # Released on the way out (runtime.actuation.leader): a successor need not wait out the lease.
+            assert kube.get(LEASE)["spec"].get("holderIdentity") is None
         finally:
             if process.poll() is None:
                 process.kill()
