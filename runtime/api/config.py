@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=environment.PROMETHEUS_URL,
         description="when set, the api service collects Knative request counts from it every minute",
     )
+    clock_url: str | None = Field(
+        default=None, validation_alias=environment.CLOCK,
+        description="`isf loop`: the simulated clock the loops and controllers follow; unset: the wall clock",
+    )
     namespace: str = Field(
         default=PLATFORM_NAMESPACE, validation_alias=environment.NAMESPACE,
         description="namespace of the leader-election Lease",

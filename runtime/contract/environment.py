@@ -28,5 +28,7 @@ FORECAST_CACHE_TTL_S = "ISF_FORECAST_CACHE_TTL_S"  # lifetime of a forecast cach
 API_REQUESTS_PER_MINUTE = "ISF_API_REQUESTS_PER_MINUTE"  # per API token; 0 disables the limit
 LOCAL_TOKEN_FILE = "ISF_LOCAL_TOKEN_FILE"  # the generated all-scope token when API_TOKENS_DIR is unset
 LOG_LEVEL = "ISF_LOG_LEVEL"  # Python logging level of the JSON logs
+# `isf loop` only: URL of the simulated clock the services follow (runtime/cluster_sim/clock.py); unset: the wall clock.
+CLOCK = "ISF_CLOCK"
 # Set by Kubernetes in every pod: the service then uses its in-cluster credentials.
 KUBERNETES_SERVICE_HOST = "KUBERNETES_SERVICE_HOST"

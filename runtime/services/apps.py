@@ -6,30 +6,42 @@ SIGTERM. Warming and placement act only while they hold their Kubernetes Lease.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from runtime.api import operator_reads
 from runtime.api.auth import RequireScope
+from runtime.api.clock import ClockedLoop, simulated_clock
 from runtime.api.config import ServiceSettings
-from runtime.api.loop import LoopMetrics, PeriodicLoop
+from runtime.api.loop import LoopMetrics, PeriodicLoop, utc_now
 from runtime.api.service import ServiceContext, create_service_app
 from runtime.contract import ServiceRole
 from runtime.contract.auth import Scope
 
-if TYPE_CHECKING:
-    from runtime.actuation.leader import LeaseLeadership
 
+def _cluster_client(role: ServiceRole, settings: ServiceSettings) -> Any:
+    """The cluster's API client; without a configured cluster, an embedded simulated one (one line says so)."""
+    from kubernetes.config import ConfigException
 
-def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, LeaseLeadership]:
-    from runtime.actuation.leader import LeaseLeadership
     from runtime.services.kube import kubernetes_api_client
 
-    kube = kubernetes_api_client()
+    try:
+        return kubernetes_api_client()
+    except (ConfigException, OSError) as error:
+        from runtime.cluster_sim.embedded import simulated_cluster_client
+
+        return simulated_cluster_client(role.value, settings.database_url, str(error).strip().splitlines()[0])
+
+
+def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Callable[[], bool]]:
+    from runtime.actuation.leader import LeaseLeadership
+
+    kube = _cluster_client(role, settings)
     leadership = LeaseLeadership(f"isf-{role.value}", settings.namespace, settings.pod_name, api_client=kube)
     leadership.start()
-    return kube, leadership
+    return kube, lambda: leadership.is_leader
 
 
 def _forecast_router() -> APIRouter:
@@ -46,18 +58,14 @@ def _predictor_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.predictor import PredictorService
 
     settings = context.settings
+    clock = simulated_clock(settings.clock_url)
     predictor = PredictorService(context.engine, context.hot_state, settings.runtime, context.registry,
-                                 forecast_ttl_s=settings.forecast_cache_ttl_s)
+                                 forecast_ttl_s=settings.forecast_cache_ttl_s, clock=clock or utc_now)
     metrics = LoopMetrics(context.registry)
     prediction = settings.runtime.prediction
-    context.readiness_checks["model"] = predictor.readiness
-    # One training at start: the forecast loop's first refresh trains (it has no model); the retrain loop
-    # waits a full interval before its first pass. Both stop on `predictor.stopping`, which ends a fit.
     return [
-        PeriodicLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics,
-                     first_pass_after_s=prediction.retrain_interval, stop_event=predictor.stopping),
-        PeriodicLoop("forecast", prediction.update_interval, predictor.refresh, metrics,
-                     stop_event=predictor.stopping),
+        ClockedLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics, clock=clock),
+        ClockedLoop("forecast", prediction.update_interval, predictor.refresh, metrics, clock=clock),
     ]
 
 
@@ -65,22 +73,24 @@ def _warming_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.warming import WarmingController
 
     settings = context.settings
-    kube, leadership = _leader_gate(ServiceRole.WARMING, settings)
-    controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry)
-    return [PeriodicLoop("warming", settings.runtime.warming.interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
-                         on_stop=leadership.release)]
+    clock = simulated_clock(settings.clock_url)
+    kube, leading = _leader_gate(ServiceRole.WARMING, settings)
+    controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry,
+                                   clock=clock or utc_now)
+    return [ClockedLoop("warming", settings.runtime.warming.interval, controller.run_pass,
+                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
 
 
 def _placement_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.placement import PlacementController
 
     settings = context.settings
-    kube, leadership = _leader_gate(ServiceRole.PLACEMENT, settings)
-    controller = PlacementController(context.engine, kube, settings.runtime, context.registry)
-    return [PeriodicLoop("placement", settings.runtime.placement.optimization_interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
-                         on_stop=leadership.release)]
+    clock = simulated_clock(settings.clock_url)
+    kube, leading = _leader_gate(ServiceRole.PLACEMENT, settings)
+    controller = PlacementController(context.engine, kube, settings.runtime, context.registry,
+                                   clock=clock or utc_now)
+    return [ClockedLoop("placement", settings.runtime.placement.optimization_interval, controller.run_pass,
+                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
 
 
 def create_predictor_app(settings: ServiceSettings) -> FastAPI:
