@@ -21,7 +21,7 @@ TARGET_S = 600.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trace", default="sampled-500fn-1day")
     parser.add_argument("--minutes", type=int, default=1440)
     parser.add_argument("--functions", type=int, default=500)

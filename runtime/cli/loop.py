@@ -17,6 +17,8 @@ import typer
 from runtime.traces.bundled import DEFAULT_TRACE
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from runtime.cluster_sim.loop import LoopReport
 
 
@@ -78,10 +80,10 @@ def loop_command(
         console.print(f"wrote {_plot(report, output_file(plot))}")
 
 
-def _table(report: LoopReport, done: int) -> object:
+def _table(report: LoopReport, done: int) -> Table:
+    series = report.series
     from rich.table import Table
 
-    series = report.series
     table = Table(title=f"isf loop: {report.trace}, {report.functions} functions,"
                         f" minute {report.start_minute + done} of {report.start_minute}..{report.start_minute + report.minutes}")
     for column in ("", "cold starts", "wasted memory (MB-min)", "cost (USD)", "warm memory now (MB)"):

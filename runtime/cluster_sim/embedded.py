@@ -13,6 +13,7 @@ from typing import Any
 
 from runtime.cluster_sim.api_server import ClusterApiServer
 from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
+from runtime.contract import Tier
 
 MAX_SEEDED = 10_000
 _SERVERS: list[ClusterApiServer] = []  # kept alive for the life of the process
@@ -32,7 +33,7 @@ def _stored_functions(database_url: str) -> list[FunctionSpec]:
             engine.dispose()
     except SQLAlchemyError:
         return []  # not migrated yet: the store has no functions to deploy
-    return [FunctionSpec(f.id, f.memory_mb or 128.0, **({"tier": f.tier} if f.tier else {})) for f in functions]
+    return [FunctionSpec(f.id, f.memory_mb or 128.0, f.tier or Tier.REGIONAL) for f in functions]
 
 
 def simulated_cluster_client(role: str, database_url: str, reason: str) -> Any:

@@ -93,7 +93,7 @@ def decide_pools(
     """One decision per function with a forecast or a `gate` decision, vectorised across functions.
 
     Where the predictive policy decided (`gate`), it alone says whether the function is warm: loaded in
-    this minute or the next (it is asked again every pass, at most a minute apart, so no keep-alive is
+    this minute or the next one it decides (it is asked again every pass, at most a minute apart, so no keep-alive is
     set); elsewhere the forecast does. Either way the forecast sizes the pool.
     """
     forecasts = list(inputs.forecasts)

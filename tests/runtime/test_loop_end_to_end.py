@@ -1,5 +1,5 @@
 """`isf loop` end to end: four service processes, the simulated cluster, the bundled day's first 50
-functions for 150 minutes; what it measures must match `isf simulate`'s `predictive-deployed`.
+functions for 120 minutes; what it measures must match `isf simulate`'s `predictive-deployed`.
 
 Compared (`runtime.cluster_sim.loop`): total cold starts (invocation minutes without a ready pod) and
 app-level wasted memory (minutes with a ready pod and no invocation x the function's memory), over
@@ -19,7 +19,7 @@ from runtime.store.engine import normalize_url
 from runtime.traces import load_trace
 from tests.support.scratch_database import create_scratch_database, drop_scratch_database
 
-TRACE, FUNCTIONS, START, MINUTES = "sampled-500fn-1day", 50, 0, 150
+TRACE, FUNCTIONS, START, MINUTES = "sampled-500fn-1day", 50, 0, 120
 
 
 @pytest.fixture
