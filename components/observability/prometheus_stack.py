@@ -15,7 +15,7 @@ from runtime.contract.kubernetes import PLATFORM_NAMESPACE
 from runtime.settings import AlertSettings
 
 PROMETHEUS_STACK_CHART = ChartRef(
-    chart="kube-prometheus-stack", version="72.6.2", repo="https://prometheus-community.github.io/helm-charts"
+    chart="kube-prometheus-stack", version="88.5.3", repo="https://prometheus-community.github.io/helm-charts"
 )
 GRAFANA_SECRET = "isf-grafana-admin"
 GRAFANA_USER_KEY = "admin-user"
