@@ -23,9 +23,9 @@ from components.data.credentials import SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
 from components.observability.tracing import otlp_endpoint
-from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
+from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef, platform_pod_security_labels
 from components.serving.stack import ServingArgs
-from components.workloads.namespace import functions_namespace
+from components.workloads.namespace import functions_namespace, functions_namespace_manifests
 from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
 from infra.engine_config import EngineConfig
 
@@ -164,6 +164,8 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "settings": config.runtime,
             "otlp_endpoint": otlp_endpoint(monitoring.namespace) if monitoring.tracing.enabled else None,
             "prometheus_url": prometheus_url(monitoring.namespace),
+            "function_namespaces": [config.functions_namespace],
+            "retraining": config.platform.retraining,
         },
     )
     return PlatformPlan(config, _cluster_args(config), postgres, redis, serving, monitoring, control_plane)
@@ -233,7 +235,7 @@ def _user_workloads(
 ) -> None:
     """The functions namespace, then the stack's workloads and functions once serving and monitoring are up."""
     from components.workloads.component import FunctionArgs, KnativeFunction, Workload, WorkloadArgs
-    from components.workloads.registration import register_manifest
+    from components.workloads.registration import register_manifest, register_manifests
 
     # Created even when the stack lists nothing: it is where `kn service create` and CI deploy functions.
     namespace = register_manifest(
@@ -241,6 +243,9 @@ def _user_workloads(
         functions_namespace(config.functions_namespace),
         pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),
     )
+    # Quota, container limits and the default-deny NetworkPolicy (components/workloads/namespace.py).
+    _, *guards = functions_namespace_manifests(config.functions_namespace, config.functions_limits)
+    register_manifests("isf-functions", guards, pulumi.ResourceOptions(provider=kubernetes, depends_on=[namespace]))
     # Knative Services and ServiceMonitors are custom resources: their CRDs come with serving and monitoring.
     after_platform = pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *platform])
     for spec in config.workloads:
@@ -262,7 +267,9 @@ def compose(platform_plan: PlatformPlan) -> None:
     on_cluster = pulumi.ResourceOptions(providers=[kubernetes])
     namespace = k8s.core.v1.Namespace(
         "isf-platform-namespace",
-        metadata={"name": config.platform.namespace, "labels": {"app.kubernetes.io/part-of": "isf"}},
+        # Pod Security `restricted` enforced: nothing here is Istio-injected (docs/security.md).
+        metadata={"name": config.platform.namespace,
+                  "labels": {"app.kubernetes.io/part-of": "isf", **platform_pod_security_labels()}},
         # Waiting for the whole cluster component (its StorageClass too) holds back everything placed in the
         # namespace, in-cluster stores' volumes included; depends_on on a component would not reach its children.
         opts=pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),

@@ -30,8 +30,10 @@ from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
 from components.observability.tracing import TracingArgs
+from components.platform.control_plane import Retraining
 from components.serving.stack import ServingArgs
 from components.workloads.function import FunctionSpec
+from components.workloads.namespace import FunctionsNamespaceArgs
 from components.workloads.spec import DnsLabel, WorkloadSpec
 from runtime.settings import RuntimeSettings, Tier
 
@@ -105,6 +107,9 @@ class PlatformConfig(_Strict):
 
     namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "serverless-system"
     image: Annotated[str, Field(pattern=r"^\S+:\S+$")] = "ghcr.io/intelligent-serverless/isf:0.1.0"
+    retraining: Retraining = Field(
+        default_factory=Retraining, description="the `isf train --all` CronJob: schedule (hourly), limits, size"
+    )
 
 
 def _merge_tier_pools(overrides: dict[Tier, TierConfig]) -> list[TierPool]:
@@ -154,6 +159,10 @@ class StackConfig(_Strict):
     )
     functions: list[FunctionSpec] = Field(
         default_factory=list, description="Knative Services, scaled per request, warmed and placed by the platform"
+    )
+    functions_limits: FunctionsNamespaceArgs = Field(
+        default_factory=FunctionsNamespaceArgs,
+        description="ResourceQuota, container LimitRange and extra egress (default-deny) of the functions namespace",
     )
 
     @model_validator(mode="before")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.workloads.manifests import Manifest
 from components.workloads.security import TMP_MOUNT, TMP_VOLUME, container_security_context
-from components.workloads.spec import DnsLabel, EnvName, Resources, SecretEnv
+from components.workloads.spec import DnsLabel, EnvName, ImageReference, Resources, SecretEnv
 from runtime.contract import Tier
 from runtime.contract.kubernetes import (
     AUTOSCALING_PREFIX,
@@ -49,7 +49,7 @@ class FunctionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: DnsLabel
-    image: Annotated[str, Field(min_length=1)]
+    image: ImageReference
     command: list[str] = []
     args: list[str] = []
     port: Annotated[int, Field(ge=1, le=65535)] = 8080

@@ -22,6 +22,19 @@ def _runtime_from_file(data: dict[str, Any]) -> RuntimeSettings:
     return RuntimeSettings.load(data.get("settings_file"))
 
 
+def _read_secret_file(path: Path | None) -> str | None:
+    # A Secret key mounted as a file ends where the value ends; editors and `echo` add a newline.
+    return None if path is None else path.read_text(encoding="utf-8").strip()
+
+
+def _database_url_from_file(data: dict[str, Any]) -> str:
+    return _read_secret_file(data.get("database_url_file")) or DEFAULT_DATABASE_URL
+
+
+def _redis_url_from_file(data: dict[str, Any]) -> str | None:
+    return _read_secret_file(data.get("redis_url_file"))
+
+
 class ServiceSettings(BaseSettings):
     """Where a service finds its database, Redis and Prometheus, who and where it runs, how it behaves under
     load and failure, and (`runtime`) every knob of prediction, warming, placement and cost."""
@@ -32,8 +45,17 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=environment.SERVICE, description="the role this pod runs, when deployed"
     )
     http_port: Annotated[int, Field(ge=1, le=65535, validation_alias=environment.HTTP_PORT)] = DEFAULT_HTTP_PORT
-    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias=environment.DATABASE_URL)
-    redis_url: str | None = Field(default=None, validation_alias=environment.REDIS_URL)
+    # The *_FILE variants come first: the URLs' defaults read them (a mounted Secret keeps the URL out of env).
+    database_url_file: Path | None = Field(default=None, validation_alias=environment.DATABASE_URL_FILE)
+    redis_url_file: Path | None = Field(default=None, validation_alias=environment.REDIS_URL_FILE)
+    database_url: str = Field(
+        default_factory=_database_url_from_file, validation_alias=environment.DATABASE_URL,
+        description="else the contents of database_url_file, else a local SQLite file",
+    )
+    redis_url: str | None = Field(
+        default_factory=_redis_url_from_file, validation_alias=environment.REDIS_URL,
+        description="else the contents of redis_url_file; unset: no hot state",
+    )
     redis_cluster: bool = Field(
         default=False,
         validation_alias=environment.REDIS_CLUSTER,

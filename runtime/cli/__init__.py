@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from runtime.cli import forecast_eval, import_trace, loop, models, serve, simulate, train_warming
+from runtime.cli import forecast_eval, import_trace, loop, migrate, models, serve, simulate, train_warming
 
 app = typer.Typer(
     name="isf",
@@ -38,7 +38,7 @@ def _register_plugins(target: typer.Typer) -> None:
 
 
 _register_plugins(app)
-for module in (simulate, forecast_eval, import_trace, serve, models, train_warming, loop):
+for module in (simulate, forecast_eval, import_trace, serve, models, migrate, train_warming, loop):
     module.register(app)
 
 

@@ -13,6 +13,12 @@ REDIS_URL = "REDIS_URL"  # from the data layer's Secret; unset: no hot state
 # Path of the PEM of the CA that signs Redis's TLS certificate (the Redis Secret's `ca.crt` mounted as a file:
 # Memorystore's per-cluster CA); unset, missing or empty: the system's roots (ElastiCache) or no TLS.
 REDIS_CA_CERT_FILE = "ISF_REDIS_CA_CERT_FILE"
+# The same values read from a file (a Secret key mounted as a file); the plain variable wins when both are set.
+DATABASE_URL_FILE = "DATABASE_URL_FILE"
+REDIS_URL_FILE = "REDIS_URL_FILE"
+# Comma-separated namespaces the controllers look for functions in (their RBAC reaches only these);
+# unset or empty: every namespace (a kubeconfig user outside the cluster).
+FUNCTION_NAMESPACES = "ISF_FUNCTION_NAMESPACES"
 POD_NAME = "POD_NAME"  # this replica's identity in the Lease (downward API)
 API_TOKENS_DIR = "ISF_API_TOKENS_DIR"  # the API tokens Secret mounted as files (runtime.contract.auth)
 # OpenTelemetry's standard variables: the control plane sets them when tracing is on.

@@ -14,5 +14,6 @@ class ServiceRole(StrEnum):
     API = "api"
 
 
-# Services that talk to the Kubernetes API (patch Knative services, elect a leader).
-CONTROLLERS = frozenset({ServiceRole.PREDICTOR, ServiceRole.WARMING, ServiceRole.PLACEMENT})
+# Services that talk to the Kubernetes API (patch Knative objects, read nodes, elect a leader): only these
+# get a service-account token. The predictor reads and writes the store only (runtime/services/apps.py).
+CONTROLLERS = frozenset({ServiceRole.WARMING, ServiceRole.PLACEMENT})

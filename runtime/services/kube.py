@@ -73,13 +73,35 @@ def _tier(service: dict[str, Any]) -> Tier | None:
     return Tier(value) if value in {t.value for t in Tier} else None
 
 
-def function_services(api: client.ApiClient, label: str = FUNCTION_LABEL) -> dict[str, FunctionService]:
-    """Every labelled Knative Service in the cluster, by function id."""
-    listed: dict[str, Any] = client.CustomObjectsApi(api).list_cluster_custom_object(  # type: ignore[assignment]
-        KNATIVE_GROUP, KNATIVE_VERSION, "services", label_selector=label
-    )
+def function_namespaces() -> list[str]:
+    """The namespaces of $ISF_FUNCTION_NAMESPACES; empty means every namespace."""
+    raw = os.environ.get(environment.FUNCTION_NAMESPACES, "")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def _labelled_services(api: client.ApiClient, label: str, namespaces: list[str]) -> list[dict[str, Any]]:
+    objects = client.CustomObjectsApi(api)
+    if not namespaces:
+        listed: dict[str, Any] = objects.list_cluster_custom_object(  # type: ignore[assignment]
+            KNATIVE_GROUP, KNATIVE_VERSION, "services", label_selector=label
+        )
+        return list(listed.get("items", []))
+    # One list per namespace: the deployed controllers hold Roles there, not a cluster-wide list.
+    items: list[dict[str, Any]] = []
+    for namespace in namespaces:
+        page: dict[str, Any] = objects.list_namespaced_custom_object(  # type: ignore[assignment]
+            KNATIVE_GROUP, KNATIVE_VERSION, namespace, "services", label_selector=label
+        )
+        items += page.get("items", [])
+    return items
+
+
+def function_services(
+    api: client.ApiClient, label: str = FUNCTION_LABEL, namespaces: list[str] | None = None
+) -> dict[str, FunctionService]:
+    """Every labelled Knative Service in `namespaces` (default: $ISF_FUNCTION_NAMESPACES, else all), by function id."""
     found: dict[str, FunctionService] = {}
-    for item in listed.get("items", []):
+    for item in _labelled_services(api, label, function_namespaces() if namespaces is None else namespaces):
         metadata = item.get("metadata", {})
         function_id = (metadata.get("labels") or {}).get(label)
         if not function_id:
