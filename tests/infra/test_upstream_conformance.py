@@ -39,8 +39,11 @@ TEMPLATE_ONLY = {
     "jaeger": frozenset({"jaeger.resources"}),
 }
 
-# CRD group -> the chart that installs its CRDs (`crds/` of the chart, or templates with crds.enabled).
+# CRD group -> the chart that installs its CRDs (`crds/` of the chart, or templates with crds.enabled), or for
+# a release manifest applied as a yaml/v2 ConfigFile, `file:<part of its URL>`.
 CRD_INSTALLERS = {
+    "serving.kserve.io": "kserve-crd",
+    "gateway.networking.k8s.io": "file:kubernetes-sigs/gateway-api/",
     "operator.knative.dev": "knative-operator",
     "cert-manager.io": "cert-manager",
     "monitoring.coreos.com": "kube-prometheus-stack",
@@ -68,9 +71,19 @@ def _custom_resources(rendered: Rendered) -> list[dict[str, Any]]:
     return [m for m in rendered.manifests if crd_for(m) is not None or _is_custom_group(m["apiVersion"])]
 
 
+# API groups of Kubernetes itself that carry a dot (every other dotted group is a CRD's).
+BUILT_IN_GROUPS = frozenset({
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "certificates.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "networking.k8s.io", "node.k8s.io", "rbac.authorization.k8s.io", "resource.k8s.io", "scheduling.k8s.io",
+    "storage.k8s.io", "storagemigration.k8s.io", "internal.apiserver.k8s.io", "authentication.k8s.io",
+    "authorization.k8s.io",
+})
+
+
 def _is_custom_group(api_version: str) -> bool:
     group = api_version.rpartition("/")[0]
-    return "." in group and not group.endswith("k8s.io")
+    return "." in group and group not in BUILT_IN_GROUPS
 
 
 def _records(rendered: Rendered) -> Records:
@@ -102,6 +115,9 @@ def _group(record: ResourceRecord) -> str:
 
 
 def _charts(records: Records, chart: str) -> set[str]:
+    if chart.startswith("file:"):
+        return {r.urn for r in records.of_type("kubernetes:yaml/v2:ConfigFile")
+                if chart.removeprefix("file:") in str(r.plain_inputs.get("file", ""))}
     return {r.urn for r in records.of_type(CHART_TYPE) if r.plain_inputs.get("chart") == chart}
 
 
