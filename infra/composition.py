@@ -19,7 +19,7 @@ from components.cluster.aws_network import NatMode
 from components.cluster.eks import EksCluster, EksClusterArgs
 from components.cluster.existing import ExistingCluster, ExistingClusterArgs, KubeconfigError, load_kubeconfig
 from components.cluster.gke import GkeCluster, GkeClusterArgs
-from components.data.credentials import SecretDelivery
+from components.data.credentials import REDIS_CA_KEY, SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
 from components.observability.tracing import otlp_endpoint
@@ -160,6 +160,7 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "create_namespace": False,  # the composition creates it: the data Secrets land there first
             "database_url": SecretKeyRef(secret=postgres.secret_name, key="url"),
             "redis_url": SecretKeyRef(secret=redis.secret_name, key="url"),
+            "redis_ca_cert": SecretKeyRef(secret=redis.secret_name, key=REDIS_CA_KEY),
             "image": config.platform.image,
             "settings": config.runtime,
             "otlp_endpoint": otlp_endpoint(monitoring.namespace) if monitoring.tracing.enabled else None,
