@@ -255,6 +255,66 @@ def _user_workloads(
         KnativeFunction(f"isf-function-{function.name}", FunctionArgs(function, config.functions_namespace), after_platform)
 
 
+# --- application systems (issue 12): components/apps/ ---------------------------------------------------------
+
+
+def _applications(
+    platform_plan: PlatformPlan,
+    cluster: Cluster,
+    kubernetes: pulumi.ProviderResource,
+    cloud_provider: pulumi.ProviderResource | None,
+    stores: list[pulumi.ComponentResource],
+    serving: Any,
+    monitoring: Any,
+) -> None:
+    """The enabled systems of `apps` and the platform components they need, after serving and monitoring."""
+    from components.apps.component import (
+        AppCloud,
+        Applications,
+        ApplicationsArgs,
+        AwsContext,
+        GcpContext,
+        PlatformHandles,
+    )
+    from components.data.postgres_store import PostgresStore
+    from components.data.redis_store import RedisStore
+
+    config = platform_plan.config
+    if not any(app.enabled for app in (config.apps.llm_serving, config.apps.ml_scheduler,
+                                       config.apps.continual_transformer, config.apps.hsof)):
+        return
+    postgres = next((s for s in stores if isinstance(s, PostgresStore)), None)
+    redis = next((s for s in stores if isinstance(s, RedisStore)), None)
+    platform = PlatformHandles(
+        monitoring_namespace=platform_plan.monitoring.namespace,
+        prometheus_url=prometheus_url(platform_plan.monitoring.namespace),
+        monitoring_crds=[monitoring.chart],
+        cert_manager=[serving.cert_manager.chart, serving.cert_manager.issuer],
+        istio_crds=[serving.istio.base, serving.istio.istiod],
+        knative=[serving.knative],
+        issuer=serving.cert_manager.issuer_name,
+        knative_domain=platform_plan.serving.knative.domain,
+        postgres_host=postgres.host if postgres else None,
+        postgres_port=postgres.port if postgres else None,
+        postgres_username=postgres.username if postgres else "",
+        postgres_password=postgres.password if postgres else None,
+        redis_host=redis.host if redis else None,
+        redis_port=redis.port if redis else None,
+        redis_password=redis.password if redis else None,
+        redis_tls=bool(redis.tls) if redis else False,
+    )
+    aws = gcp = None
+    if isinstance(cluster, EksCluster):
+        aws = AwsContext(cluster.cluster_name, cluster.vpc_id, cluster.vpc_cidr, cluster.private_subnet_ids,
+                         cluster.oidc_provider_arn, cluster.oidc_issuer_url)
+    elif isinstance(cluster, GkeCluster):
+        gcp = GcpContext(str(config.gcp.project), config.region, cluster.network.network.name)
+    args = ApplicationsArgs(apps=config.apps, cloud=AppCloud(config.cloud.value), gpu_tier=config.gpu.tier,
+                            platform=platform, aws=aws, gcp=gcp, replicated=config.high_availability)
+    providers = [p for p in (cloud_provider, kubernetes) if p is not None]
+    Applications("isf-apps", args, pulumi.ResourceOptions(providers=providers, depends_on=[cluster]))
+
+
 def compose(platform_plan: PlatformPlan) -> None:
     """Register the whole platform of a planned stack and export its entry points."""
     from components.observability.stack import Monitoring
@@ -286,6 +346,7 @@ def compose(platform_plan: PlatformPlan) -> None:
         pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *stores, serving, monitoring]),
     )
     _user_workloads(config, kubernetes, cluster, [serving, monitoring])
+    _applications(platform_plan, cluster, kubernetes, cloud_provider, stores, serving, monitoring)  # issue 12
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("platform_namespace", config.platform.namespace)
     pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)

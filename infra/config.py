@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.apps.spec import AppsConfig
 from components.cluster.eks import EksSettings
 from components.cluster.existing import ExistingClusterArgs
 from components.cluster.gke import GkeSettings
@@ -164,6 +165,11 @@ class StackConfig(_Strict):
         default_factory=FunctionsNamespaceArgs,
         description="ResourceQuota, container LimitRange and extra egress (default-deny) of the functions namespace",
     )
+    # --- application systems (issue 12): components/apps/ ---
+    apps: AppsConfig = Field(
+        default_factory=AppsConfig,
+        description="the four guides' systems (llm_serving, ml_scheduler, continual_transformer, hsof), each `enabled` per stack",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -218,6 +224,7 @@ class StackConfig(_Strict):
                 if getattr(self, store).mode is StoreMode.MANAGED
             ]
         problems += self._user_workload_problems()
+        problems += self._app_gpu_problems()  # issue 12: components/apps/
         try:
             check_channels(self.runtime.alerts, self.monitoring.smtp)
         except ValueError as error:
@@ -248,6 +255,20 @@ class StackConfig(_Strict):
                                 f"(got {spec.tier.value!r}); set gpu.tier or this tier")
             elif spec.gpus > self.gpu.gpus_per_node:
                 problems.append(f"{path}.gpus: {spec.gpus} exceeds gpu.gpus_per_node ({self.gpu.gpus_per_node})")
+        return problems
+
+    def _app_gpu_problems(self) -> list[str]:
+        """GPU systems of `apps` the GPU pool cannot serve (the same rules as for `workloads`)."""
+        if self.cloud is Cloud.EXISTING:
+            return []
+        problems: list[str] = []
+        for path, gpus, tier in self.apps.gpu_demands():
+            if not self.gpu.enabled:
+                problems.append(f"{path}: asks for {gpus} GPU(s) but the GPU pool is off (gpu.enabled)")
+            elif tier is not self.gpu.tier:
+                problems.append(f"{path}: GPU pods run in the GPU pool's tier {self.gpu.tier.value!r} (got {tier.value!r})")
+            elif gpus > self.gpu.gpus_per_node:
+                problems.append(f"{path}: {gpus} GPU(s) per pod exceed gpu.gpus_per_node ({self.gpu.gpus_per_node})")
         return problems
 
     @property

@@ -52,6 +52,12 @@ KNOWN_CRD_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("jaegertracing.io/v1", "Jaeger"),
         ("networking.istio.io/v1", "Gateway"),
         ("security.istio.io/v1", "PeerAuthentication"),
+        # The application systems (issue 12, components/apps/); their bodies: tests/infra/test_apps.py.
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("networking.istio.io/v1alpha3", "EnvoyFilter"),
+        ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler"),
+        ("serving.kserve.io/v1beta1", "InferenceService"),
     }
 )
 
