@@ -1,4 +1,8 @@
-"""PrometheusRules for the deployment guide's alerts, written over the metrics of `metrics.py`."""
+"""PrometheusRules for the deployment guide's alerts, over the series of `metrics.py` and `knative_series.py`.
+
+Every alert carries a `runbook_url` annotation: `<runbook_base_url>#<anchor>`, an anchor of a heading in
+docs/operations.md (tests/infra/test_series_coverage.py resolves each one).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,25 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runtime.contract.knative_series import INVOCATION_DURATION
 from runtime.contract.metrics import (
     COLD_STARTS,
     COST,
     FORECAST_MAPE,
     FORECAST_WAPE,
     INVOCATIONS,
-    REQUEST_DURATION,
 )
+
+RUNBOOK = "docs/operations.md"
+# Alert -> the heading of docs/operations.md it points at (GitHub's anchor of that heading).
+RUNBOOK_ANCHORS = {
+    "IsfHighColdStartRate": "high-cold-start-rate",
+    "IsfPoorPredictionAccuracy": "poor-prediction-accuracy",
+    "IsfModelPerformanceDegradation": "poor-prediction-accuracy",
+    "IsfHighP99Latency": "high-latency",
+    "IsfCostOverBudget": "high-cost",
+    "IsfServiceDown": "service-down",
+}
 
 RULE_NAME = "isf-alerts"
 
@@ -29,6 +44,11 @@ class AlertThresholds(BaseModel):
     degradation_factor: Annotated[float, Field(gt=1, description="WAPE vs its own 1-day mean")] = 1.5
     daily_budget_usd: Annotated[float | None, Field(gt=0)] = None
     window: Annotated[str, Field(pattern=r"^[0-9]+[smh]$")] = "15m"
+    runbook_base_url: Annotated[str, Field(min_length=1, description="where docs/operations.md is served")] = RUNBOOK
+
+
+def runbook_url(base_url: str, alert: str) -> str:
+    return f"{base_url}#{RUNBOOK_ANCHORS[alert]}"
 
 
 def _alert(name: str, expr: str, duration: str, severity: str, summary: str, description: str) -> dict[str, Any]:
@@ -62,11 +82,12 @@ def alert_rules(thresholds: AlertThresholds, platform_namespace: str) -> list[di
         ),
         _alert(
             "IsfHighP99Latency",
-            f"histogram_quantile(0.99, sum by (le) (rate({REQUEST_DURATION.name}_bucket[{w}])))"
+            f"histogram_quantile(0.99, sum by (le) (rate({INVOCATION_DURATION.name}_bucket[{w}])))"
             f" > {t.p99_latency_seconds:g}",
             "10m", "warning",
             f"p99 invocation latency above {t.p99_latency_seconds * 1000:g} ms",
-            "p99 latency is {{ $value | humanizeDuration }}: review placement and warm pools.",
+            "p99 latency measured by the queue-proxies is {{ $value | humanizeDuration }}: review placement and"
+            " warm pools.",
         ),
         _alert(
             "IsfModelPerformanceDegradation",
@@ -93,6 +114,8 @@ def alert_rules(thresholds: AlertThresholds, platform_namespace: str) -> list[di
                 "Spent {{ $value | printf \"%.2f\" }} USD in 24 h: shrink warm pools or raise keep-alive thresholds.",
             )
         )
+    for rule in rules:
+        rule["annotations"]["runbook_url"] = runbook_url(t.runbook_base_url, rule["alert"])
     return rules
 
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.contract.knative_series import INVOCATION_DURATION, PODS_COUNT, PODS_DESIRED, per_function
 from runtime.contract.metrics import (
     COLD_STARTS,
     COST,
@@ -18,7 +19,6 @@ from runtime.contract.metrics import (
     PLACEMENT_OBJECTIVE,
     PLACEMENT_SOLVE,
     PREDICTED_INVOCATIONS,
-    REQUEST_DURATION,
     WARM_POOL_SIZE,
     WARM_POOL_TARGET,
     WASTED_MEMORY,
@@ -91,6 +91,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
             (f"sum({WARM_POOL_TARGET.name})", "target"),
         )),
         Panel("Warm instances by tier", ((f"sum by (tier) ({WARM_POOL_SIZE.name})", "{{tier}}"),)),
+        Panel("Knative pods: allocated vs desired (autoscaler)", (
+            (f"sum({PODS_COUNT.name})", "allocated"),
+            (f"sum({PODS_DESIRED.name})", "desired"),
+        )),
+        Panel("Requests per function (queue-proxy)", (
+            (f"topk(10, {per_function(f'rate({INVOCATION_DURATION.name}_count[5m])')})",
+             "{{k8s_namespace_name}}.{{kn_configuration_name}}"),
+        ), "reqps"),
         Panel("CPU by namespace", (('sum by (namespace) (rate(container_cpu_usage_seconds_total{container!=""}[5m]))',
                                     "{{namespace}}"),), "cores"),
         Panel("Memory by namespace", (('sum by (namespace) (container_memory_working_set_bytes{container!=""})',
@@ -99,8 +107,8 @@ DASHBOARDS: tuple[Dashboard, ...] = (
     Dashboard("isf-health", "System Health", (
         Panel("Targets up", (('sum by (job) (up)', "{{job}}"),), "short", "stat"),
         Panel("p50 / p99 latency", (
-            (f"histogram_quantile(0.5, sum by (le) (rate({REQUEST_DURATION.name}_bucket[5m])))", "p50"),
-            (f"histogram_quantile(0.99, sum by (le) (rate({REQUEST_DURATION.name}_bucket[5m])))", "p99"),
+            (f"histogram_quantile(0.5, sum by (le) (rate({INVOCATION_DURATION.name}_bucket[5m])))", "p50"),
+            (f"histogram_quantile(0.99, sum by (le) (rate({INVOCATION_DURATION.name}_bucket[5m])))", "p99"),
         ), "s"),
         Panel("Firing alerts", (('sum by (alertname) (ALERTS{alertstate="firing"})', "{{alertname}}"),)),
         Panel("Pod restarts (1 h)", (('sum by (namespace) (increase(kube_pod_container_status_restarts_total[1h]))',

@@ -9,6 +9,7 @@ from components.helm import helm_chart, namespace_manifest
 from components.observability.alertmanager import SECRET_NAME, check_channels, secret_data
 from components.observability.alerts import prometheus_rule
 from components.observability.dashboards import dashboard_config_maps
+from components.observability.knative_monitors import knative_monitors
 from components.observability.prometheus_stack import (
     GRAFANA_PASSWORD_KEY,
     GRAFANA_SECRET,
@@ -67,6 +68,8 @@ class Monitoring(pulumi.ComponentResource):
         self.rules = register_manifest(
             f"{name}-rules", prometheus_rule(args.thresholds, ns, args.platform_namespace), after_chart
         )
+        # Knative's queue-proxies, activator and autoscaler (the series of runtime/contract/knative_series.py).
+        register_manifests(f"{name}-knative-monitor", knative_monitors(ns), after_chart)
         if args.tracing.enabled:
             self.tracing = helm_chart(
                 f"{name}-jaeger", JAEGER_CHART, release=JAEGER_NAME, namespace=ns,

@@ -50,7 +50,7 @@ from runtime.cluster_sim.api_server import CLOCK_PATH, ClusterApiServer
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, MinuteOutcome, SimulatedCluster
 from runtime.contract import environment, metrics
-from runtime.settings import RuntimeSettings
+from runtime.settings import CostSettings, RuntimeSettings
 from runtime.traces.trace import Trace
 
 ROLES = ("api", "predictor", "warming", "placement")
@@ -260,8 +260,10 @@ class ServiceProcesses:
 class _ClusterMetrics:
     """The cluster's measured series (`runtime.contract.metrics`), served at /isf/v1/metrics."""
 
-    def __init__(self) -> None:
+    def __init__(self, cost: CostSettings | None = None) -> None:
+        self._cost_settings = cost or CostSettings()
         self.registry = CollectorRegistry()
+        self.cost = metrics.COST.counter(self.registry)
         self.cold = metrics.COLD_STARTS.counter(self.registry)
         self.invocations = metrics.INVOCATIONS.counter(self.registry)
         self.wasted = metrics.WASTED_MEMORY.counter(self.registry)
@@ -273,9 +275,14 @@ class _ClusterMetrics:
                 self.invocations.labels(f.function_id, f.tier).inc(f.invocations)
             if f.cold_start:
                 self.cold.labels(f.function_id, f.tier).inc()
+                self.cost.labels("cold_start", f.tier).inc(self._cost_settings.cold_start_usd)
             idle = max(f.ready_pods - f.needed_pods, 0)
             if idle:
                 self.wasted.labels(f.function_id, f.tier).inc(idle * f.memory_mb * 60.0)
+                # the same price as _cost(): MB-seconds / 1024 = GB-seconds
+                self.cost.labels("warm_memory", f.tier).inc(
+                    idle * f.memory_mb * 60.0 / 1024.0 * self._cost_settings.memory_gb_second_usd
+                )
             self.warm.labels(f.function_id, f.tier).set(f.ready_pods)
 
     def exposition(self) -> bytes:
@@ -352,7 +359,7 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
         cluster.deploy(FunctionSpec(function_id, float(memory)))
     durations = dict(zip(window.functions, window.duration_ms.tolist(), strict=True))
     clock = BarrierClock(t0, BARRIER)
-    cluster_metrics = _ClusterMetrics()
+    cluster_metrics = _ClusterMetrics(settings.cost)
     series: dict[str, list[float]] = {k: [] for k in ("cold_starts", "wasted_mb_minutes", "warm_mb",
                                                         "fixed10_cold_starts", "fixed10_wasted_mb_minutes",
                                                         "deployed_cold_starts", "deployed_wasted_mb_minutes")}

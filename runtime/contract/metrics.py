@@ -72,16 +72,12 @@ def _histogram(name: str, labels: Sequence[str], help: str, buckets: Sequence[fl
     return Metric(name, MetricType.HISTOGRAM, tuple(labels), help, tuple(buckets))
 
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-
 # Functions: what the platform observes of every invocation.
 INVOCATIONS = _counter("isf_invocations_total", ("function", "tier"), "Function invocations.")
 COLD_STARTS = _counter("isf_cold_starts_total", ("function", "tier"), "Invocations that found no warm instance.")
-REQUEST_DURATION = _histogram(
-    "isf_request_duration_seconds", ("function", "tier"), "End-to-end invocation latency.", _LATENCY_BUCKETS
-)
+# Invocation latency is measured by Knative's queue-proxy: runtime/contract/knative_series.INVOCATION_DURATION.
 COST = _counter(
-    "isf_cost_usd_total", ("kind", "tier"), "Accumulated cost in USD; kind is warm_memory, cold_start or compute."
+    "isf_cost_usd_total", ("kind", "tier"), "Accumulated cost in USD; kind is warm_memory or cold_start."
 )
 
 # Predictor.

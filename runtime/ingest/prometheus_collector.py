@@ -1,12 +1,18 @@
 """Per-minute invocation counts of every Knative function, read from Prometheus and written to the store.
 
-Knative's queue-proxy exports `revision_request_count` (a counter) and `revision_request_latencies`
-(a histogram, ms), labelled with `namespace_name`, `configuration_name`, `revision_name`, ...
-(knative.dev/docs/serving/services/service-metrics). Each minute the collector evaluates
-`sum by (namespace_name, configuration_name) (increase(revision_request_count[1m]))` at the minute's
-end; revisions of one function are summed, and the function id is `<namespace>.<configuration>`
-(both are DNS labels, so the dot is unambiguous and URL-safe). Missed minutes (Prometheus or the
-database down) are back-filled on the next pass, up to `max_backfill_minutes`.
+Knative Serving 1.23 exports OpenTelemetry metrics (runtime/contract/knative_series.py cites each name):
+every queue-proxy records each non-probe request in the histogram `kn.serving.invocation.duration`
+(unit `s`; pkg/queue/request_metric.go at knative-v1.23.0), which Prometheus holds as
+`kn_serving_invocation_duration_seconds_{bucket,sum,count}`. The `_count` part is the request count.
+The queue-proxy PodMonitor (components/observability/knative_monitors.py) labels every series with
+`k8s_namespace_name`, `kn_configuration_name`, `kn_revision_name` from the Revision pod. Each minute the
+collector evaluates `sum by (k8s_namespace_name, kn_configuration_name)
+(increase(kn_serving_invocation_duration_seconds_count[1m]))` at the minute's end; revisions of one
+function are summed, and the function id is `<namespace>.<configuration>` (both are DNS labels, so the dot
+is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
+Missed minutes (Prometheus or the database down) are back-filled on the next pass, up to `max_backfill_minutes`.
+(Before 1.19 the queue-proxy exported OpenCensus `revision_request_count` / `revision_request_latencies`
+in ms, labelled `namespace_name` / `configuration_name`; Serving 1.23 exports neither.)
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from runtime.contract import knative_series as kn
 from runtime.store.invocations import InvocationRecord, record_invocations
 
 log = logging.getLogger(__name__)
@@ -35,8 +42,9 @@ class CollectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     prometheus_url: str
-    request_metric: str = "revision_request_count"
-    latency_metric: str = "revision_request_latencies"
+    # The request counter and the latency histogram (seconds) the queue-proxy exports.
+    request_metric: str = f"{kn.INVOCATION_DURATION.name}_count"
+    latency_metric: str = kn.INVOCATION_DURATION.name
     source: str = "prometheus"
     # Evaluate a minute only this long after it ends, so the last scrape of the minute has landed.
     settle_seconds: Annotated[float, Field(ge=0, le=300)] = 30.0
@@ -45,7 +53,7 @@ class CollectorConfig(BaseModel):
 
 
 def _group(metric: str) -> str:
-    return f"sum by (namespace_name, configuration_name) (increase({metric}[1m]))"
+    return kn.per_function(f"increase({metric}[1m])")
 
 
 def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> dict[str, float]:
@@ -66,7 +74,7 @@ def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) 
     values: dict[str, float] = {}
     for sample in data.get("result", []):
         labels = sample.get("metric", {})
-        namespace, configuration = labels.get("namespace_name"), labels.get("configuration_name")
+        namespace, configuration = labels.get(kn.NAMESPACE_LABEL), labels.get(kn.CONFIGURATION_LABEL)
         value = float(sample["value"][1])
         if namespace and configuration and math.isfinite(value):
             values[f"{namespace}.{configuration}"] = value
@@ -82,9 +90,13 @@ def collect_minute(client: httpx.Client, config: CollectorConfig, minute: dateti
     )
     latencies = query_vector(client, config.prometheus_url, latency_query, end) if counts else {}
     return [
-        InvocationRecord(function_id, minute, max(0, round(count)), latencies.get(function_id))
+        InvocationRecord(function_id, minute, max(0, round(count)), _milliseconds(latencies.get(function_id)))
         for function_id, count in sorted(counts.items())
     ]
+
+
+def _milliseconds(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000.0
 
 
 class KnativeCollector:

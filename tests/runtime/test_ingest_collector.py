@@ -60,9 +60,9 @@ class FakePrometheus:
             return 503, {"status": "error", "errorType": "unavailable", "error": "tsdb not ready"}
         if path != "/api/v1/query":
             return 404, {"status": "error", "errorType": "not_found", "error": path}
-        values = self.latencies if "latencies" in query else self.requests
+        values = self.latencies if "_sum" in query else self.requests
         result = [
-            {"metric": {"namespace_name": ns, "configuration_name": name}, "value": [0, str(value)]}
+            {"metric": {"k8s_namespace_name": ns, "kn_configuration_name": name}, "value": [0, str(value)]}
             for (ns, name), value in ((key.split(".", 1), value) for key, value in values.items())
         ]
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
@@ -80,7 +80,7 @@ def prometheus() -> Iterator[FakePrometheus]:
 
 def test_a_minute_is_read_as_per_function_sums_at_the_minutes_end(prometheus: FakePrometheus) -> None:
     prometheus.requests = {"default.checkout": 41.6, "shop.search": 0.0}
-    prometheus.latencies = {"default.checkout": 12.5}
+    prometheus.latencies = {"default.checkout": 0.0125}  # seconds, as Knative 1.23 exports it
     with httpx.Client() as client:
         records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
     assert [(r.function_id, r.minute, r.count, r.duration_ms_avg) for r in records] == [
@@ -88,14 +88,17 @@ def test_a_minute_is_read_as_per_function_sums_at_the_minutes_end(prometheus: Fa
         ("shop.search", T0, 0, None),
     ]
     (count_query, at), (latency_query, _) = prometheus.queries
-    assert count_query == "sum by (namespace_name, configuration_name) (increase(revision_request_count[1m]))"
-    assert "revision_request_latencies_sum" in latency_query and "revision_request_latencies_count" in latency_query
+    assert count_query == (
+        "sum by (k8s_namespace_name, kn_configuration_name) (increase(kn_serving_invocation_duration_seconds_count[1m]))"
+    )
+    assert "kn_serving_invocation_duration_seconds_sum" in latency_query
+    assert "kn_serving_invocation_duration_seconds_count" in latency_query
     assert at == (T0 + timedelta(minutes=1)).timestamp()
 
 
 def test_a_prometheus_error_names_the_query_and_the_reason(prometheus: FakePrometheus) -> None:
     prometheus.down = True
-    with httpx.Client() as client, pytest.raises(CollectorError, match="revision_request_count.*tsdb not ready"):
+    with httpx.Client() as client, pytest.raises(CollectorError, match="kn_serving_invocation_duration_seconds_count.*tsdb not ready"):
         collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
 
 
