@@ -22,6 +22,7 @@ import httpx
 import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
 
 from runtime.store import InvocationRecord, open_engine, record_invocations, upgrade
+from tests.support.api_tokens import AUTH, local_token_file
 from tests.support.scratch_database import create_scratch_database, drop_scratch_database
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -61,7 +62,8 @@ def bench_http(database_url: str, total: int, batch: int, clients: int = 2, *, o
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = os.environ | {"DATABASE_URL": database_url, "ISF_INGEST_REQUESTS_PER_MINUTE": "0"}
+    env = os.environ | {"DATABASE_URL": database_url, "ISF_INGEST_REQUESTS_PER_MINUTE": "0",
+                        "ISF_API_REQUESTS_PER_MINUTE": "0", "ISF_LOCAL_TOKEN_FILE": str(local_token_file())}
     env.pop("REDIS_URL", None)
     isf = Path(sys.executable).with_name("isf")
     server = subprocess.Popen([str(isf), "serve", "api", "--host", "127.0.0.1", "--port", str(port)], env=env,
@@ -87,7 +89,7 @@ def bench_http(database_url: str, total: int, batch: int, clients: int = 2, *, o
         failures: list[int] = []
 
         def send(share: list[dict[str, object]]) -> None:
-            with httpx.Client(base_url=base, timeout=60) as client:
+            with httpx.Client(base_url=base, timeout=60, headers=AUTH) as client:
                 for body in share:
                     response = client.post("/v1/invocations", json=body)
                     if response.status_code != 200:

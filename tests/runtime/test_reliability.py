@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func, select
 
 from runtime.api.app import create_api_app
 from runtime.api.config import ServiceSettings
+from runtime.contract import environment
 from runtime.store import invocations_between, open_engine
 from runtime.store.schema import Invocation
 from tests.support.api_tokens import AUTH, local_token_file
@@ -76,6 +77,7 @@ def start_api(database_url: str, port: int, stderr: int | None = subprocess.DEVN
         "DATABASE_URL": database_url,
         "ISF_INGEST_REQUESTS_PER_MINUTE": "0",
         "ISF_MIGRATE_ON_START": "false",  # the test session migrated it already
+        environment.LOCAL_TOKEN_FILE: str(local_token_file()),  # requests send AUTH
     }
     env.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -114,7 +116,7 @@ def test_kill_9_during_sustained_ingest_loses_no_acknowledged_record_and_retries
 
     def send_continuously(first: int) -> None:
         number = first
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=10, headers=AUTH) as client:
             while True:
                 try:
                     response = client.post(url, json=batch_body(number))
@@ -142,7 +144,7 @@ def test_kill_9_during_sustained_ingest_loses_no_acknowledged_record_and_retries
     # Clients retry what was not acknowledged, and (at-least-once) some of what was.
     api_processes.append(start_api(database_url, port))
     retried = sorted(unacknowledged) + sorted(acknowledged)[:10]
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, headers=AUTH) as client:
         for number in retried:
             assert client.post(url, json=batch_body(number)).json() == {"accepted": MINUTES_PER_BATCH}
     every_batch = acknowledged | unacknowledged
@@ -156,7 +158,7 @@ def test_sigterm_stops_the_api_cleanly_with_structured_logs(
     port = free_port()
     process = start_api(database_url, port, stderr=subprocess.PIPE)
     api_processes.append(process)
-    assert httpx.post(f"http://127.0.0.1:{port}/v1/invocations", json=batch_body(1)).status_code == 200
+    assert httpx.post(f"http://127.0.0.1:{port}/v1/invocations", json=batch_body(1), headers=AUTH).status_code == 200
     process.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the captured SIGTERM so the exit status reports it.
     assert process.wait(timeout=30) in (0, -signal.SIGTERM)
