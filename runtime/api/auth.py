@@ -30,8 +30,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from runtime.api.startup import StartupError
 from runtime.contract import environment
-from runtime.contract.auth import LOCAL_TOKEN_ID, Scope, scopes_of
+from runtime.contract.auth import API_TOKENS_MOUNT, API_TOKENS_SECRET, LOCAL_TOKEN_ID, Scope, scopes_of
 from runtime.state.hot_state import HotState
 
 if TYPE_CHECKING:
@@ -245,8 +246,15 @@ def announce_local_token(settings: ServiceSettings) -> None:
     """Local mode (no ISF_API_TOKENS_DIR): make sure the local token file exists and say where it is."""
     if settings.api_tokens_dir is not None:
         return
+    if settings.service is not None:  # deployed (the control plane sets ISF_SERVICE): tokens must be mounted
+        raise StartupError(f"{environment.API_TOKENS_DIR} is unset: a deployed api serves only mounted tokens"
+                           f" (the {API_TOKENS_SECRET} Secret at {API_TOKENS_MOUNT})")
     path = settings.local_token_file
-    created = ensure_local_token(path)
+    try:
+        created = ensure_local_token(path)
+    except OSError as error:
+        raise StartupError(f"cannot write the local API token file {path}: {error.strerror or error}"
+                           f" (set {environment.LOCAL_TOKEN_FILE} or {environment.API_TOKENS_DIR})") from None
     print(f"isf serve api: no API tokens configured ({environment.API_TOKENS_DIR} unset);"
           f" {'generated' if created else 'using'} the local all-scope token in {path.resolve()}"
           f" (send it as 'Authorization: Bearer <token>')", flush=True)

@@ -150,7 +150,7 @@ def test_an_admin_deletion_is_audited_with_the_token_that_made_it(
     ]
     assert audit[0]["actor"] == "api:admin"
     logged = [r for r in caplog.records if r.getMessage() == "admin action"]
-    assert [getattr(r, "actor") for r in logged] == ["api:admin", "api:admin"]
+    assert [r.__dict__["actor"] for r in logged] == ["api:admin", "api:admin"]
 
 
 def test_a_token_file_name_names_its_scopes_and_client(tmp_path: Path) -> None:
@@ -175,3 +175,12 @@ def test_the_local_token_is_generated_once_private_and_grants_every_scope(tmp_pa
     token = Authenticator.local(path).identify(first.strip())
     assert token is not None and token.id == LOCAL_TOKEN_ID and token.scopes == set(Scope)
     assert Authenticator.local(tmp_path / "absent").tokens == ()
+
+
+def test_a_deployed_api_without_mounted_tokens_refuses_to_start_in_one_line(tmp_path: Path) -> None:
+    from runtime.api.auth import announce_local_token
+    from runtime.api.startup import StartupError
+
+    with pytest.raises(StartupError, match="ISF_API_TOKENS_DIR is unset"):
+        announce_local_token(ServiceSettings(service="api", local_token_file=tmp_path / "t"))  # type: ignore[call-arg]
+    assert not (tmp_path / "t").exists()
