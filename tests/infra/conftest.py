@@ -52,6 +52,7 @@ KNOWN_CRD_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("jaegertracing.io/v1", "Jaeger"),
         ("networking.istio.io/v1", "Gateway"),
         ("security.istio.io/v1", "PeerAuthentication"),
+        ("telemetry.istio.io/v1", "Telemetry"),  # bodies: tests/infra/test_upstream_conformance.py (Istio 1.30.3 CRD)
         # The application systems (issue 12, components/apps/); their bodies: tests/infra/test_apps.py.
         ("gateway.networking.k8s.io/v1", "Gateway"),
         ("gateway.networking.k8s.io/v1", "HTTPRoute"),
