@@ -22,8 +22,9 @@ from components.cluster.gke import GkeCluster, GkeClusterArgs
 from components.data.credentials import REDIS_CA_KEY, SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
-from components.observability.tracing import otlp_endpoint
+from components.observability.tracing import OTLP_GRPC_PORT, otlp_endpoint, otlp_service
 from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef, platform_pod_security_labels
+from components.serving.istio import ServiceType, TracingBackend
 from components.serving.stack import ServingArgs
 from components.workloads.namespace import functions_namespace, functions_namespace_manifests
 from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
@@ -128,6 +129,7 @@ def _plan(config: StackConfig) -> PlatformPlan:
         knative = serving.knative.model_copy(update=_with_ha(serving.knative, {"high_availability_replicas": HA_REPLICAS}))
         cert_manager = serving.cert_manager.model_copy(update=_with_ha(serving.cert_manager, {"replicas": HA_REPLICAS}))
         serving = serving.model_copy(update={"istio": istio, "knative": knative, "cert_manager": cert_manager})
+    serving = _serving_defaults(config, serving)
     serving = _build("serving", ServingArgs, serving.model_dump())
 
     monitoring_config = config.monitoring
@@ -169,7 +171,21 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "retraining": config.platform.retraining,
         },
     )
+    if monitoring.tracing.enabled:
+        # The mesh's spans go to the tracing backend's OTLP/gRPC port (Istio extensionProviders + Telemetry).
+        tracing = TracingBackend(service=otlp_service(monitoring.namespace), port=OTLP_GRPC_PORT)
+        serving = serving.model_copy(update={"istio": serving.istio.model_copy(update={"tracing": tracing})})
     return PlatformPlan(config, _cluster_args(config), postgres, redis, serving, monitoring, control_plane)
+
+
+def _serving_defaults(config: StackConfig, serving: ServingArgs) -> ServingArgs:
+    """On a cluster you already run, a LoadBalancer gateway may never get an address: default to NodePort and,
+    if the stack still asks for a LoadBalancer, do not wait for one."""
+    if config.cloud is not Cloud.EXISTING:
+        return serving
+    istio = serving.istio.model_copy(update=_with_ha(
+        serving.istio, {"gateway_service_type": ServiceType.NODE_PORT, "await_gateway_address": False}))
+    return serving.model_copy(update={"istio": istio})
 
 
 def _cloud_provider(config: StackConfig) -> pulumi.ProviderResource | None:
@@ -338,8 +354,9 @@ def compose(platform_plan: PlatformPlan) -> None:
     delivery = SecretDelivery(namespace=namespace.metadata.name, k8s_provider=cluster.provider)
     cloud_opts = pulumi.ResourceOptions(providers=[p for p in (cloud_provider, kubernetes) if p is not None])
     stores = _data(platform_plan, cluster, delivery, cloud_opts)
-    serving = Serving("isf-serving", platform_plan.serving, on_cluster)
     monitoring = Monitoring("isf-monitoring", platform_plan.monitoring, on_cluster)
+    # cert-manager's ServiceMonitor needs the Prometheus Operator CRDs kube-prometheus-stack installs.
+    serving = Serving("isf-serving", platform_plan.serving, on_cluster, prometheus_crds=[monitoring.chart])
     ControlPlane(
         "isf-platform",
         platform_plan.control_plane,
