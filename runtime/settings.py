@@ -150,6 +150,21 @@ class KeepAliveSettings(_Strict):
     max_minutes: Annotated[int, Field(ge=1, le=1440)] = 240
 
 
+class PoolSettings(_Strict):
+    """Instance-level pool sizing: per app, follow the sizing rule with the lowest trailing cost."""
+
+    cold_start_weight: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="idle instance-minutes one instance cold start is worth when ranking sizing rules",
+        ),
+    ] = 12.0
+    half_life_minutes: Annotated[
+        float, Field(gt=0, le=10_000, description="a rule's cost from this many minutes ago weighs half")
+    ] = 34.0
+
+
 class WarmingSettings(_Strict):
     """Warm-pool sizing: pool = ceil(predicted concurrency x prewarm_buffer) in [min, max]."""
 
@@ -158,6 +173,7 @@ class WarmingSettings(_Strict):
     min_warm_pool: Annotated[int, Field(ge=0)] = 0
     max_warm_pool: Annotated[int, Field(ge=1)] = 100
     keep_alive: KeepAliveSettings = KeepAliveSettings()
+    pool: PoolSettings = PoolSettings()
     dry_run: bool = False
     predictive_gate: bool = Field(
         default=True,
