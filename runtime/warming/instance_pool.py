@@ -10,9 +10,10 @@ Rules (all causal, one warm count per app for the coming minute):
   invoked in the last 10 minutes): a level for steady apps that does not chase every wiggle;
 - `forecast`: the predictive gate with a count forecast sizing the pool (`pool.PredictivePool`).
 
-Every minute each rule's decision is charged `cold_start_weight` per instance started cold plus one
-per idle instance-minute, and each app follows the rule whose exponentially discounted cost is
-lowest (ties go to `hold-10`, the rule every app starts on). Bursty apps end up on a peak rule,
+Every rule's decisions are scored every minute: instances started cold and idle instance-minutes,
+both exponentially discounted. Each app follows, among the rules that lately did no worse than
+`hold-10` on either count, the one with the lowest `cold_start_weight` x cold + idle (ties and apps
+without evidence stay on `hold-10`). Bursty apps end up on a peak rule,
 steady ones on a quantile, sparse ones on the gate or hold-10.
 """
 
@@ -58,7 +59,8 @@ class TrailingCostPool(PoolPolicy):
         self._recent = np.zeros((n, max(*PEAK_WINDOWS, *QUANTILE_WINDOWS)), dtype=np.int64)
         self._last_invoked = np.full(n, _NEVER, dtype=np.int64)
         self._held = np.zeros(n, dtype=np.int64)
-        self._cost = np.zeros((n, len(self.rule_names)))
+        self._cold = np.zeros((n, len(self.rule_names)))
+        self._idle = np.zeros((n, len(self.rule_names)))
         self._asked: Ints | None = None
 
     def rules_next(self) -> Ints:
@@ -75,8 +77,14 @@ class TrailingCostPool(PoolPolicy):
         return np.stack(columns, axis=1)
 
     def chosen(self) -> Ints:
-        """Index (into `rule_names`) of the rule each app follows now."""
-        return self._cost.argmin(axis=1)
+        """Index (into `rule_names`) of the rule each app follows now.
+
+        Only rules whose discounted cold starts and idle minutes are both at most hold-10's are
+        eligible, so an app leaves fixed-10's behaviour only for a rule that beat it on both axes lately.
+        """
+        eligible = (self._cold <= self._cold[:, :1]) & (self._idle <= self._idle[:, :1])
+        cost = self.settings.cold_start_weight * self._cold + self._idle
+        return np.where(eligible, cost, np.inf).argmin(axis=1)
 
     def warm_next(self) -> Counts:
         rules = self.rules_next()
@@ -88,7 +96,8 @@ class TrailingCostPool(PoolPolicy):
         if self._asked is not None:
             cold = np.maximum(needed[:, None] - self._asked, 0)
             idle = np.maximum(self._asked - needed[:, None], 0)
-            self._cost = self._discount * self._cost + self.settings.cold_start_weight * cold + idle
+            self._cold = self._discount * self._cold + cold
+            self._idle = self._discount * self._idle + idle
             self._asked = None
         self.forecast_pool.observe(counts)
         self._recent = np.concatenate([self._recent[:, 1:], needed[:, None]], axis=1)
