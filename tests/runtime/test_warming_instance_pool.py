@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.settings import RuntimeSettings
-from runtime.traces import load_trace
 from runtime.sim.instances import account, needed_instances, replay_pool, warm_from_loaded
 from runtime.sim.replay import replay
+from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive
 from runtime.warming.instance_pool import TrailingCostPool
 from runtime.warming.policy import AppProfile
