@@ -107,6 +107,11 @@ class EnsembleForecaster(Forecaster):
             out[:, steps] = np.einsum("nm,nmh->nh", weights, members[:, :, steps])
         return out
 
+    @property
+    def member_forecasts(self) -> npt.NDArray[np.float64]:
+        """Every member's forecast from the latest origin: functions x members x horizon."""
+        return self._current
+
     # --- selection -----------------------------------------------------------------------------
 
     def trailing_error(self, lead: int = 1) -> npt.NDArray[np.float64]:
