@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
 
 from runtime.predictor.arima import ArimaForecaster
 from runtime.predictor.base import Forecaster
@@ -27,7 +28,7 @@ from runtime.predictor.ensemble import EnsembleForecaster
 from runtime.predictor.hybrid import HybridForecaster
 from runtime.predictor.lstm import LstmForecaster
 from runtime.settings import PredictionSettings
-from runtime.traces import synthetic_trace
+from tests.support.synthetic_trace import synthetic_trace
 
 
 def main() -> None:

@@ -11,9 +11,11 @@ import argparse
 import statistics
 import time
 
+import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
+
 from runtime.placement import PlacementResult, Solver, place
-from runtime.placement.synthetic import random_problem
 from runtime.settings import PlacementSettings
+from tests.support.placement_problems import random_problem
 
 
 def _bench(functions: int, seed: int, repeat: int, milp_limit: float) -> None:

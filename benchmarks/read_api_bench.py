@@ -22,11 +22,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import repo_root  # noqa: F401  (before tests.support: puts the repository root on sys.path)
 from prometheus_client import CollectorRegistry
 
 from runtime.state.hot_state import HotState
 from runtime.store import Forecast, latest_forecasts, open_engine, record_forecasts, upgrade
-from runtime.store.scratch import create_scratch_database, drop_scratch_database
+from tests.support.scratch_database import create_scratch_database, drop_scratch_database
 
 WINDOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

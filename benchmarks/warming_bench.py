@@ -4,7 +4,7 @@
 
 Both probability models (the hazard alone, and every signal calibrated online) at each cold-start
 price. Knobs were chosen on `--tune` (a different trace), then reported on `--trace`; figures are
-app level with ARCHITECTURE.md's semantics (wasted memory relative to fixed-10 = 100 %).
+app level with the semantics of docs/architecture.md (wasted memory relative to fixed-10 = 100 %).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from runtime.settings import CostSettings
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram, Oracle
 from runtime.warming.policy import WarmingPolicy
@@ -38,7 +38,7 @@ def predictive(cold_start_mb_minutes: float, **knobs: object) -> PredictiveWarmi
 
 def evaluate(trace_name: str, policies: list[tuple[str, WarmingPolicy]]) -> None:
     trace = load_trace(trace_name).by_app()
-    counts, profile = trace.counts, trace.profile()
+    counts, profile = trace.counts, app_profile(trace)
     fixed10 = score(counts, replay(counts, profile, FixedKeepAlive(10)), profile.memory_mb)
     reference = fixed10.wasted_memory_mb_minutes.sum()
     print(f"\n{trace_name}: {counts.shape[0]} apps x {counts.shape[1]} minutes")

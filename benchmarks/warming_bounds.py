@@ -6,7 +6,7 @@ Prints (1) the headline target's budget in cold starts and memory, (2) how many 
 than fixed-10's window a causal policy could know about (length or wall-clock phase seen before in
 the same app), (3) the front of the hindsight-best fixed keep-alive chosen per app (it knows each
 app's whole day but not when the next invocation comes) and (4) the front of the causal predictive
-policy. Memory is wasted MB-minutes relative to fixed-10 (= 100 %), as in ARCHITECTURE.md.
+policy. Memory is wasted MB-minutes relative to fixed-10 (= 100 %), as in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.settings import CostSettings
-from runtime.sim.replay import replay, score
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive, HybridHistogram
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming
@@ -137,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
 
     trace = load_trace(args.trace).by_app()
-    counts, profile = trace.counts, trace.profile()
+    counts, profile = trace.counts, app_profile(trace)
     memory = profile.memory_mb
     invoked = counts > 0
     invocations = counts.sum(axis=1)

@@ -19,12 +19,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine
 
-from runtime.actuation.knative import warm_patch
+from runtime.actuation.patches import warm_patch
+from runtime.contract import Tier
 from runtime.placement.problem import Resources
-from runtime.services.cluster import FunctionService
+from runtime.services.kube import FunctionService
 from runtime.services.warming import decide_pools, fit_to_tiers, read_inputs, warm_targets
 from runtime.services.warming_policy import LivePredictiveGate
-from runtime.settings import RuntimeSettings, Tier
+from runtime.settings import RuntimeSettings
 from runtime.store import DurationStats, Forecast, FunctionInfo, InvocationRecord, open_engine, upgrade
 from runtime.store.forecasts import record_forecasts
 from runtime.store.functions import record_durations, upsert_functions

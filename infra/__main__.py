@@ -1,6 +1,6 @@
-"""The Pulumi program: read the stack config, then stand up the platform."""
+"""The Pulumi program: read and plan the stack config, then stand up the platform."""
 
-from infra.composition import compose
-from infra.config_loader import load_stack_config
+from infra.composition import compose, plan_stack
+from infra.engine_config import engine_config
 
-compose(load_stack_config())
+compose(plan_stack(engine_config()))

@@ -1,8 +1,9 @@
 """The platform, in order: cloud provider, cluster, platform namespace, data, serving, monitoring, control plane,
 then the stack's own workloads and functions.
 
-`plan` turns a `StackConfig` into every component's Args without touching the engine, so a config the
-components reject still fails before any resource is registered; `compose` registers the components.
+The config is validated and planned once: `plan` turns a `StackConfig` into every component's Args without
+touching the engine, so a config the components reject still fails before any resource is registered;
+`compose` registers the components of that plan.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ValidationError
 
 from components.cluster.aws_network import NatMode
-from components.cluster.eks import EksClusterArgs
-from components.cluster.existing import ExistingClusterArgs, KubeconfigError, load_kubeconfig
-from components.cluster.gke import GkeClusterArgs
-from components.data.credentials import SecretDelivery
+from components.cluster.eks import EksCluster, EksClusterArgs
+from components.cluster.existing import ExistingCluster, ExistingClusterArgs, KubeconfigError, load_kubeconfig
+from components.cluster.gke import GkeCluster, GkeClusterArgs
+from components.data.credentials import REDIS_CA_KEY, SecretDelivery
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.prometheus_stack import MonitoringArgs, prometheus_url
 from components.observability.tracing import otlp_endpoint
-from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef
+from components.platform.control_plane import ControlPlaneArgs, SecretKeyRef, platform_pod_security_labels
 from components.serving.stack import ServingArgs
-from components.workloads.namespace import functions_namespace
+from components.workloads.namespace import functions_namespace, functions_namespace_manifests
 from infra.config import Cloud, StackConfig, StackConfigError, dotted_path
+from infra.engine_config import EngineConfig
 
 HA_REPLICAS = 2
+Cluster = EksCluster | GkeCluster | ExistingCluster
 _ArgsT = TypeVar("_ArgsT", bound=BaseModel)
 
 
@@ -75,12 +78,11 @@ def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | Exis
             "aws",
             EksClusterArgs,
             {
+                **config.aws.model_dump(),
                 "region": config.region,
                 "kubernetes_version": config.kubernetes_version,
                 **zones,
-                "vpc_cidr": config.aws.vpc_cidr,
                 "nat": NatMode.PER_ZONE if ha else NatMode.SINGLE,
-                "admin_principal_arns": config.aws.admin_role_arns,
                 "deletion_protection": ha,
                 **pools,
             },
@@ -90,13 +92,10 @@ def _cluster_args(config: StackConfig) -> EksClusterArgs | GkeClusterArgs | Exis
             "gcp",
             GkeClusterArgs,
             {
-                "project": config.gcp.project,
+                **config.gcp.model_dump(),
                 "region": config.region,
                 "zones": config.zones,
                 "kubernetes_version": config.kubernetes_version,
-                "node_cidr": config.gcp.subnet_cidr,
-                "pods_cidr": config.gcp.pods_cidr,
-                "services_cidr": config.gcp.services_cidr,
                 "deletion_protection": ha,
                 **pools,
             },
@@ -114,6 +113,11 @@ def plan(config: StackConfig, *, source: str = "the stack config") -> PlatformPl
         return _plan(config)
     except StackConfigError as error:
         raise StackConfigError(source, error.problems) from None
+
+
+def plan_stack(engine: EngineConfig) -> PlatformPlan:
+    """Validate and plan a stack's engine config; raises `StackConfigError` naming its stack file."""
+    return plan(engine.validate(), source=engine.source)
 
 
 def _plan(config: StackConfig) -> PlatformPlan:
@@ -156,10 +160,13 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "create_namespace": False,  # the composition creates it: the data Secrets land there first
             "database_url": SecretKeyRef(secret=postgres.secret_name, key="url"),
             "redis_url": SecretKeyRef(secret=redis.secret_name, key="url"),
+            "redis_ca_cert": SecretKeyRef(secret=redis.secret_name, key=REDIS_CA_KEY),
             "image": config.platform.image,
             "settings": config.runtime,
             "otlp_endpoint": otlp_endpoint(monitoring.namespace) if monitoring.tracing.enabled else None,
             "prometheus_url": prometheus_url(monitoring.namespace),
+            "function_namespaces": [config.functions_namespace],
+            "retraining": config.platform.retraining,
         },
     )
     return PlatformPlan(config, _cluster_args(config), postgres, redis, serving, monitoring, control_plane)
@@ -178,36 +185,30 @@ def _cloud_provider(config: StackConfig) -> pulumi.ProviderResource | None:
     return None
 
 
-def _cluster(plan: PlatformPlan, cloud_provider: pulumi.ProviderResource | None) -> Any:
+def _cluster(plan: PlatformPlan, cloud_provider: pulumi.ProviderResource | None) -> Cluster:
     """The cluster component; each exposes `provider` (Kubernetes) and `kubeconfig` (secret)."""
     opts = pulumi.ResourceOptions(providers=[cloud_provider] if cloud_provider else [])
     if isinstance(plan.cluster, EksClusterArgs):
-        from components.cluster.eks import EksCluster
-
         return EksCluster("isf-cluster", plan.cluster, opts)
     if isinstance(plan.cluster, GkeClusterArgs):
-        from components.cluster.gke import GkeCluster
-
         return GkeCluster("isf-cluster", plan.cluster, opts)
-    from components.cluster.existing import ExistingCluster
-
     return ExistingCluster("isf-cluster", plan.cluster, opts)
 
 
-def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulumi.ResourceOptions) -> list[Any]:
+def _data(plan: PlatformPlan, cluster: Cluster, delivery: SecretDelivery, opts: pulumi.ResourceOptions) -> list[pulumi.ComponentResource]:
     """PostgreSQL and Redis where the stack wants them, delivering their Secrets to the platform namespace."""
     config = plan.config
-    stores: list[Any] = []
+    stores: list[pulumi.ComponentResource] = []
     if plan.postgres.mode is StoreMode.IN_CLUSTER:
         from components.data.postgres_cnpg import InClusterPostgres, InClusterPostgresArgs
 
         stores.append(InClusterPostgres("isf-postgres", InClusterPostgresArgs(plan.postgres, delivery), opts))
-    elif config.cloud is Cloud.AWS:
+    elif isinstance(cluster, EksCluster):
         from components.data.postgres_rds import RdsPostgres, RdsPostgresArgs
 
         stores.append(RdsPostgres("isf-postgres", RdsPostgresArgs(
             plan.postgres, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
-    else:
+    elif isinstance(cluster, GkeCluster):
         from components.data.postgres_cloudsql import CloudSqlPostgres, CloudSqlPostgresArgs
 
         stores.append(CloudSqlPostgres("isf-postgres", CloudSqlPostgresArgs(
@@ -216,12 +217,12 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
         from components.data.redis_in_cluster import InClusterRedis, InClusterRedisArgs
 
         stores.append(InClusterRedis("isf-redis", InClusterRedisArgs(plan.redis, delivery), opts))
-    elif config.cloud is Cloud.AWS:
+    elif isinstance(cluster, EksCluster):
         from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedisArgs
 
         stores.append(ElastiCacheRedis("isf-redis", ElastiCacheRedisArgs(
             plan.redis, delivery, cluster.vpc_id, cluster.private_subnet_ids, [cluster.vpc_cidr]), opts))
-    elif config.cloud is Cloud.GCP:
+    elif isinstance(cluster, GkeCluster):
         from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 
         stores.append(MemorystoreRedis("isf-redis", MemorystoreRedisArgs(
@@ -231,11 +232,11 @@ def _data(plan: PlatformPlan, cluster: Any, delivery: SecretDelivery, opts: pulu
 
 
 def _user_workloads(
-    config: StackConfig, kubernetes: pulumi.ProviderResource, cluster: Any, platform: list[pulumi.Resource]
+    config: StackConfig, kubernetes: pulumi.ProviderResource, cluster: Cluster, platform: list[pulumi.Resource]
 ) -> None:
     """The functions namespace, then the stack's workloads and functions once serving and monitoring are up."""
     from components.workloads.component import FunctionArgs, KnativeFunction, Workload, WorkloadArgs
-    from components.workloads.registration import register_manifest
+    from components.workloads.registration import register_manifest, register_manifests
 
     # Created even when the stack lists nothing: it is where `kn service create` and CI deploy functions.
     namespace = register_manifest(
@@ -243,6 +244,9 @@ def _user_workloads(
         functions_namespace(config.functions_namespace),
         pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),
     )
+    # Quota, container limits and the default-deny NetworkPolicy (components/workloads/namespace.py).
+    _, *guards = functions_namespace_manifests(config.functions_namespace, config.functions_limits)
+    register_manifests("isf-functions", guards, pulumi.ResourceOptions(provider=kubernetes, depends_on=[namespace]))
     # Knative Services and ServiceMonitors are custom resources: their CRDs come with serving and monitoring.
     after_platform = pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *platform])
     for spec in config.workloads:
@@ -251,20 +255,82 @@ def _user_workloads(
         KnativeFunction(f"isf-function-{function.name}", FunctionArgs(function, config.functions_namespace), after_platform)
 
 
-def compose(config: StackConfig) -> PlatformPlan:
-    """Register the whole platform for `config` and export its entry points; returns the plan it used."""
+# --- application systems (issue 12): components/apps/ ---------------------------------------------------------
+
+
+def _applications(
+    platform_plan: PlatformPlan,
+    cluster: Cluster,
+    kubernetes: pulumi.ProviderResource,
+    cloud_provider: pulumi.ProviderResource | None,
+    stores: list[pulumi.ComponentResource],
+    serving: Any,
+    monitoring: Any,
+) -> None:
+    """The enabled systems of `apps` and the platform components they need, after serving and monitoring."""
+    from components.apps.component import (
+        AppCloud,
+        Applications,
+        ApplicationsArgs,
+        AwsContext,
+        GcpContext,
+        PlatformHandles,
+    )
+    from components.data.postgres_store import PostgresStore
+    from components.data.redis_store import RedisStore
+
+    config = platform_plan.config
+    if not any(app.enabled for app in (config.apps.llm_serving, config.apps.ml_scheduler,
+                                       config.apps.continual_transformer, config.apps.hsof)):
+        return
+    postgres = next((s for s in stores if isinstance(s, PostgresStore)), None)
+    redis = next((s for s in stores if isinstance(s, RedisStore)), None)
+    platform = PlatformHandles(
+        monitoring_namespace=platform_plan.monitoring.namespace,
+        prometheus_url=prometheus_url(platform_plan.monitoring.namespace),
+        monitoring_crds=[monitoring.chart],
+        cert_manager=[serving.cert_manager.chart, serving.cert_manager.issuer],
+        istio_crds=[serving.istio.base, serving.istio.istiod],
+        knative=[serving.knative],
+        issuer=serving.cert_manager.issuer_name,
+        knative_domain=platform_plan.serving.knative.domain,
+        postgres_host=postgres.host if postgres else None,
+        postgres_port=postgres.port if postgres else None,
+        postgres_username=postgres.username if postgres else "",
+        postgres_password=postgres.password if postgres else None,
+        redis_host=redis.host if redis else None,
+        redis_port=redis.port if redis else None,
+        redis_password=redis.password if redis else None,
+        redis_tls=bool(redis.tls) if redis else False,
+    )
+    aws = gcp = None
+    if isinstance(cluster, EksCluster):
+        aws = AwsContext(cluster.cluster_name, cluster.vpc_id, cluster.vpc_cidr, cluster.private_subnet_ids,
+                         cluster.oidc_provider_arn, cluster.oidc_issuer_url)
+    elif isinstance(cluster, GkeCluster):
+        gcp = GcpContext(str(config.gcp.project), config.region, cluster.network.network.name)
+    args = ApplicationsArgs(apps=config.apps, cloud=AppCloud(config.cloud.value), gpu_tier=config.gpu.tier,
+                            platform=platform, aws=aws, gcp=gcp, replicated=config.high_availability)
+    providers = [p for p in (cloud_provider, kubernetes) if p is not None]
+    Applications("isf-apps", args, pulumi.ResourceOptions(providers=providers, depends_on=[cluster]))
+
+
+def compose(platform_plan: PlatformPlan) -> None:
+    """Register the whole platform of a planned stack and export its entry points."""
     from components.observability.stack import Monitoring
     from components.platform.component import ControlPlane
     from components.serving.stack import Serving
 
-    platform_plan = plan(config, source=f"Pulumi.{pulumi.get_stack()}.yaml")
+    config = platform_plan.config
     cloud_provider = _cloud_provider(config)
     cluster = _cluster(platform_plan, cloud_provider)
     kubernetes: pulumi.ProviderResource = cluster.provider
     on_cluster = pulumi.ResourceOptions(providers=[kubernetes])
     namespace = k8s.core.v1.Namespace(
         "isf-platform-namespace",
-        metadata={"name": config.platform.namespace, "labels": {"app.kubernetes.io/part-of": "isf"}},
+        # Pod Security `restricted` enforced: nothing here is Istio-injected (docs/security.md).
+        metadata={"name": config.platform.namespace,
+                  "labels": {"app.kubernetes.io/part-of": "isf", **platform_pod_security_labels()}},
         # Waiting for the whole cluster component (its StorageClass too) holds back everything placed in the
         # namespace, in-cluster stores' volumes included; depends_on on a component would not reach its children.
         opts=pulumi.ResourceOptions(provider=kubernetes, depends_on=[cluster]),
@@ -280,8 +346,8 @@ def compose(config: StackConfig) -> PlatformPlan:
         pulumi.ResourceOptions(providers=[kubernetes], depends_on=[namespace, *stores, serving, monitoring]),
     )
     _user_workloads(config, kubernetes, cluster, [serving, monitoring])
+    _applications(platform_plan, cluster, kubernetes, cloud_provider, stores, serving, monitoring)  # issue 12
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("platform_namespace", config.platform.namespace)
     pulumi.export("grafana_admin_password", monitoring.grafana_admin_password)
     pulumi.export("functions_namespace", config.functions_namespace)
-    return platform_plan

@@ -7,7 +7,6 @@ stack file, before any resource is registered.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -22,22 +21,25 @@ from pydantic import (
     model_validator,
 )
 
+from components.apps.spec import AppsConfig
+from components.cluster.eks import EksSettings
 from components.cluster.existing import ExistingClusterArgs
+from components.cluster.gke import GkeSettings
 from components.cluster.node_pools import GpuPool, TierPool, default_tier_pools
+from components.cluster.versions import DEFAULT_KUBERNETES_VERSION, KubernetesVersion
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
 from components.observability.tracing import TracingArgs
+from components.platform.control_plane import Retraining
 from components.serving.stack import ServingArgs
-from components.workloads.knative import FunctionSpec
+from components.workloads.function import FunctionSpec
+from components.workloads.namespace import FunctionsNamespaceArgs
 from components.workloads.spec import DnsLabel, WorkloadSpec
 from runtime.settings import RuntimeSettings, Tier
 
 PROJECT = "isf"
 """The Pulumi project name, which is also the namespace of every config key (`isf:cloud`)."""
-
-MIN_KUBERNETES_MINOR = 28  # the deployment guide's floor
-MAX_KUBERNETES_MINOR = 37  # the newest schema kubernetes-validate ships, so renders stay checkable
 
 
 class _Strict(BaseModel):
@@ -57,37 +59,10 @@ _GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _DEFAULT_REGION = {Cloud.AWS: "us-east-1", Cloud.GCP: "europe-west1", Cloud.EXISTING: ""}
 
 
-class AwsConfig(_Strict):
-    """AWS-only knobs."""
-
-    vpc_cidr: str = "10.0.0.0/16"
-    admin_role_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]] = Field(
-        default_factory=list, description="IAM roles granted cluster-admin through EKS access entries"
-    )
-
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _cidr_is_private_and_roomy(cls, value: str) -> str:
-        network = ipaddress.ip_network(value, strict=True)
-        if not network.is_private or network.prefixlen > 20:
-            raise ValueError(f"must be a private IPv4 network of /20 or larger (got {value})")
-        return value
-
-
-class GcpConfig(_Strict):
-    """GCP-only knobs."""
+class GcpConfig(GkeSettings):
+    """The GKE cluster's knobs, plus the project every GCP resource of the stack lives in."""
 
     project: str | None = Field(default=None, description="empty = the provider's configured project")
-    subnet_cidr: str = "10.10.0.0/20"
-    pods_cidr: str = "10.16.0.0/14"
-    services_cidr: str = "10.20.0.0/20"
-
-    @field_validator("subnet_cidr", "pods_cidr", "services_cidr")
-    @classmethod
-    def _cidr_is_private(cls, value: str) -> str:
-        if not ipaddress.ip_network(value, strict=True).is_private:
-            raise ValueError(f"must be a private IPv4 network (got {value})")
-        return value
 
 
 class TierConfig(_Strict):
@@ -133,6 +108,9 @@ class PlatformConfig(_Strict):
 
     namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "serverless-system"
     image: Annotated[str, Field(pattern=r"^\S+:\S+$")] = "ghcr.io/intelligent-serverless/isf:0.1.0"
+    retraining: Retraining = Field(
+        default_factory=Retraining, description="the `isf train --all` CronJob: schedule (hourly), limits, size"
+    )
 
 
 def _merge_tier_pools(overrides: dict[Tier, TierConfig]) -> list[TierPool]:
@@ -159,8 +137,8 @@ class StackConfig(_Strict):
     high_availability: bool = Field(
         default=False, description="multi-AZ data stores, 3 zones, deletion protection, replicated control plane"
     )
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.\d+$", description="minor version, like 1.33")] = "1.33"
-    aws: AwsConfig = AwsConfig()
+    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
+    aws: EksSettings = EksSettings()
     gcp: GcpConfig = GcpConfig()
     existing: ExistingClusterArgs = Field(
         default_factory=ExistingClusterArgs,
@@ -182,6 +160,15 @@ class StackConfig(_Strict):
     )
     functions: list[FunctionSpec] = Field(
         default_factory=list, description="Knative Services, scaled per request, warmed and placed by the platform"
+    )
+    functions_limits: FunctionsNamespaceArgs = Field(
+        default_factory=FunctionsNamespaceArgs,
+        description="ResourceQuota, container LimitRange and extra egress (default-deny) of the functions namespace",
+    )
+    # --- application systems (issue 12): components/apps/ ---
+    apps: AppsConfig = Field(
+        default_factory=AppsConfig,
+        description="the four guides' systems (llm_serving, ml_scheduler, continual_transformer, hsof), each `enabled` per stack",
     )
 
     @model_validator(mode="before")
@@ -207,14 +194,6 @@ class StackConfig(_Strict):
             if isinstance(section, dict) and "mode" not in section:
                 updated[store] = {**section, "mode": StoreMode.IN_CLUSTER}
         return updated
-
-    @field_validator("kubernetes_version")
-    @classmethod
-    def _supported_kubernetes(cls, value: str) -> str:
-        minor = int(value.split(".")[1])
-        if not MIN_KUBERNETES_MINOR <= minor <= MAX_KUBERNETES_MINOR:
-            raise ValueError(f"must be between 1.{MIN_KUBERNETES_MINOR} and 1.{MAX_KUBERNETES_MINOR} (got {value})")
-        return value
 
     @field_validator("tiers")
     @classmethod
@@ -245,6 +224,7 @@ class StackConfig(_Strict):
                 if getattr(self, store).mode is StoreMode.MANAGED
             ]
         problems += self._user_workload_problems()
+        problems += self._app_gpu_problems()  # issue 12: components/apps/
         try:
             check_channels(self.runtime.alerts, self.monitoring.smtp)
         except ValueError as error:
@@ -275,6 +255,20 @@ class StackConfig(_Strict):
                                 f"(got {spec.tier.value!r}); set gpu.tier or this tier")
             elif spec.gpus > self.gpu.gpus_per_node:
                 problems.append(f"{path}.gpus: {spec.gpus} exceeds gpu.gpus_per_node ({self.gpu.gpus_per_node})")
+        return problems
+
+    def _app_gpu_problems(self) -> list[str]:
+        """GPU systems of `apps` the GPU pool cannot serve (the same rules as for `workloads`)."""
+        if self.cloud is Cloud.EXISTING:
+            return []
+        problems: list[str] = []
+        for path, gpus, tier in self.apps.gpu_demands():
+            if not self.gpu.enabled:
+                problems.append(f"{path}: asks for {gpus} GPU(s) but the GPU pool is off (gpu.enabled)")
+            elif tier is not self.gpu.tier:
+                problems.append(f"{path}: GPU pods run in the GPU pool's tier {self.gpu.tier.value!r} (got {tier.value!r})")
+            elif gpus > self.gpu.gpus_per_node:
+                problems.append(f"{path}: {gpus} GPU(s) per pod exceed gpu.gpus_per_node ({self.gpu.gpus_per_node})")
         return problems
 
     @property

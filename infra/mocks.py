@@ -38,6 +38,35 @@ Props = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class AliasRecord:
+    """One `aliases=` entry as the engine receives it: a whole URN, or a spec whose blanks mean "as now"."""
+
+    urn: str | None = None
+    name: str | None = None
+    type: str | None = None
+    parent_urn: str | None = None
+    no_parent: bool = False
+
+
+def _alias_records(request: Any) -> tuple[AliasRecord, ...]:
+    found = [AliasRecord(urn=urn) for urn in request.aliasURNs]
+    for alias in request.aliases:
+        if alias.HasField("urn") or not alias.HasField("spec"):
+            found.append(AliasRecord(urn=alias.urn))
+            continue
+        spec = alias.spec
+        found.append(
+            AliasRecord(
+                name=spec.name or None,
+                type=spec.type or None,
+                parent_urn=spec.parentUrn or None,
+                no_parent=bool(spec.noParent),
+            )
+        )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class ResourceRecord:
     """One registered resource: what the program asked for, exactly as the engine received it."""
 
@@ -50,6 +79,10 @@ class ResourceRecord:
     custom: bool
     provider: str | None
     dependencies: tuple[str, ...] = ()  # URNs this resource waits for (`depends_on`, expanded by the SDK)
+    # Resource options the engine acts on but no provider sees (so absent from the render's inventory).
+    protect: bool = False
+    retain_on_delete: bool = False
+    aliases: tuple[AliasRecord, ...] = ()
 
     @property
     def parent_name(self) -> str | None:
@@ -147,7 +180,11 @@ def _aws_outputs(args: pulumi_mocks.MockResourceArgs) -> Props:
             url = str(args.inputs.get("url", "")).removeprefix("https://")
             out |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
         case "aws:eks/nodeGroup:NodeGroup":
-            out |= {"status": "ACTIVE", "nodeGroupName": args.inputs.get("nodeGroupName", name)}
+            out |= {
+                "status": "ACTIVE",
+                "nodeGroupName": args.inputs.get("nodeGroupName", name),
+                "resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_digest('asg', name)}"}]}],
+            }
         case "aws:rds/instance:Instance" | "aws:rds/cluster:Cluster":
             address = f"{name}.{_digest('rds', name)}.us-east-1.rds.amazonaws.com"
             port = args.inputs.get("port", 5432)
@@ -195,7 +232,12 @@ def _gcp_outputs(args: pulumi_mocks.MockResourceArgs) -> Props:
                 "ipAddresses": [{"ipAddress": "10.20.0.3", "type": "PRIVATE"}],
             }
         case "gcp:redis/cluster:Cluster":
-            out |= {"discoveryEndpoints": [{"address": "10.30.0.4", "port": 6379}]}
+            out |= {
+                "discoveryEndpoints": [{"address": "10.30.0.4", "port": 6379}],
+                "managedServerCas": [{"caCerts": [{"certificates": [
+                    f"-----BEGIN CERTIFICATE-----\nMOCK{_digest('redis-ca', name, length=40)}\n-----END CERTIFICATE-----\n"
+                ]}]}],
+            }
         case "gcp:redis/instance:Instance":
             out |= {"host": "10.30.0.5", "port": 6379}
         case "gcp:serviceaccount/account:Account":
@@ -336,6 +378,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     provider=request.provider or None,
                     dependencies=tuple(request.dependencies),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    aliases=_alias_records(request),
                 )
             )
         return response

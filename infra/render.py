@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from infra.config import StackConfig
+from infra.engine_config import EngineConfig, read_stack_file
 from infra.mocks import Records, ResourceRecord, is_secret, run_program, unwrap_secrets
-from infra.stack_file import EngineConfig, read_stack_file
 
 REDACTED = "[secret]"
 
@@ -48,6 +48,8 @@ class Rendered:
     inventory: list[dict[str, Any]]
     manifests: list[dict[str, Any]]
     charts: list[HelmChart]
+    # The raw registrations (resource options, aliases, URNs), unredacted: for checks, never for output.
+    records: Records | None = field(default=None, repr=False, compare=False)
 
     def count_by_type(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -170,25 +172,23 @@ def render_records(stack: str, config: StackConfig, records: Records, placeholde
     )
     manifests = sorted((_manifest(r, redactor) for r in records if _is_object(r)), key=_sort_key)
     charts = sorted((_chart(r, redactor) for r in records if r.type in _HELM_TYPES), key=lambda c: c.name)
-    return Rendered(stack, config, inventory, manifests, charts)
+    return Rendered(stack, config, inventory, manifests, charts, records)
 
 
 def render_stack(stack: str, *, project_dir: Path, overrides: list[str] | None = None) -> Rendered:
     """Validate `Pulumi.<stack>.yaml` (+ overrides), run the program under mocks and render the result.
 
-    Raises `StackConfigError` before anything runs when the config is invalid.
+    Raises `StackConfigError` before anything runs when the config is invalid (the components' Args included).
     """
     # The components import cloud SDKs; load them only when rendering.
-    from infra.composition import compose, plan
-    from infra.config_loader import load_stack_config
+    from infra.composition import compose, plan_stack
 
     engine: EngineConfig = read_stack_file(project_dir / f"Pulumi.{stack}.yaml", overrides)
-    config = engine.validate()
-    plan(config, source=engine.source)  # what the components reject also fails before anything runs
+    platform_plan = plan_stack(engine)
     records = run_program(
-        lambda: compose(load_stack_config()), config=engine.values, secret_keys=engine.secret_keys, stack=stack
+        lambda: compose(platform_plan), config=engine.values, secret_keys=engine.secret_keys, stack=stack
     )
-    return render_records(stack, config, records, engine.placeholders)
+    return render_records(stack, platform_plan.config, records, engine.placeholders)
 
 
 def manifest_path(manifest: dict[str, Any]) -> Path:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from policy.rule import Props, Rule, items, lookup
+from runtime.contract.scheduling import GPU_LABEL, GPU_TAINT_KEY
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_LABEL = "nvidia.com/gpu.present"
 _GPU_AMI_MARKERS = ("NVIDIA", "GPU")
 
 

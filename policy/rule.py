@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,3 +39,16 @@ def lookup(props: Any, *path: str) -> Any:
 def items(value: Any) -> list[Any]:
     """A list-valued input as a list; anything else (missing, a string) as empty."""
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
+StackCheck = Callable[[Iterable[tuple[str, str, Props]]], list[tuple[str, str, str]]]
+"""Every (resource type, name, inputs) of the stack -> one (type, name, message) per violation."""
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """A guarantee about how resources relate (a workload and its PodDisruptionBudget), judged over the whole stack."""
+
+    name: str
+    description: str
+    check: StackCheck

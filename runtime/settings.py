@@ -1,13 +1,12 @@
 """Every knob of prediction, warming, placement and cost, defined once.
 
 The Pulumi stack config embeds `RuntimeSettings` under `runtime:`, the control plane renders it into
-a ConfigMap (`settings.yaml`), and the services load it back with `RuntimeSettings.load()`.
-Defaults follow the implementation guide (`shared/seeds/000_…`); its "tuned" values are noted.
+a ConfigMap (`settings.yaml`), and the services load it back (`runtime.api.config.ServiceSettings.runtime`).
+Defaults follow the deployment guide the platform was built from; its "tuned" values are noted.
 """
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -15,15 +14,7 @@ from typing import Annotated, Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-SETTINGS_FILE_ENV = "ISF_SETTINGS_FILE"
-
-
-class Tier(StrEnum):
-    """Where a function can run, nearest to users first."""
-
-    EDGE = "edge"
-    REGIONAL = "regional"
-    CLOUD = "cloud"
+from runtime.contract import Tier
 
 
 class _Strict(BaseModel):
@@ -163,6 +154,36 @@ class PoolSettings(_Strict):
     half_life_minutes: Annotated[
         float, Field(gt=0, le=10_000, description="a rule's cost from this many minutes ago weighs half")
     ] = 34.0
+class BudgetKind(StrEnum):
+    """How `warming.budget.value` is expressed."""
+
+    RELATIVE_TO_FIXED10 = "relative_to_fixed10"
+    """A multiple of the memory a fixed 10-minute keep-alive would waste on the same invocations."""
+    MB_MINUTES_PER_DAY = "mb_minutes_per_day"
+    GB_HOURS_PER_DAY = "gb_hours_per_day"
+    USD_PER_DAY = "usd_per_day"
+    """Converted to MB-minutes with `cost.memory_gb_second_usd`."""
+
+
+class WarmingBudget(_Strict):
+    """The wasted (warm but idle) memory the predictive policy may spend; it prices warm memory to stay within it."""
+
+    kind: BudgetKind = BudgetKind.RELATIVE_TO_FIXED10
+    value: Annotated[float, Field(gt=0, description="the budget, in the unit `kind` names")] = 1.0
+
+    def mb_minutes_per_minute(self, memory_gb_second_usd: float) -> float | None:
+        """The budget's pace in MB-minutes per minute; None for a budget relative to fixed-10 (known online only)."""
+        match self.kind:
+            case BudgetKind.RELATIVE_TO_FIXED10:
+                return None
+            case BudgetKind.MB_MINUTES_PER_DAY:
+                return self.value / 1440.0
+            case BudgetKind.GB_HOURS_PER_DAY:
+                return self.value * 1024.0 * 60.0 / 1440.0
+            case BudgetKind.USD_PER_DAY:
+                if memory_gb_second_usd <= 0:
+                    raise ValueError("a budget in usd_per_day needs cost.memory_gb_second_usd > 0")
+                return self.value / (memory_gb_second_usd * 60.0 / 1024.0) / 1440.0
 
 
 class WarmingSettings(_Strict):
@@ -174,6 +195,10 @@ class WarmingSettings(_Strict):
     max_warm_pool: Annotated[int, Field(ge=1)] = 100
     keep_alive: KeepAliveSettings = KeepAliveSettings()
     pool: PoolSettings = PoolSettings()
+    budget: WarmingBudget = Field(
+        default=WarmingBudget(),
+        description="wasted-memory budget of the predictive policy (default: what fixed-10 would waste)",
+    )
     dry_run: bool = False
     predictive_gate: bool = Field(
         default=True,
@@ -292,11 +317,11 @@ class RuntimeSettings(_Strict):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuntimeSettings:
-        """Read settings from `path`, else from $ISF_SETTINGS_FILE, else the defaults."""
-        source = path or os.environ.get(SETTINGS_FILE_ENV)
-        if not source:
+        """Read settings from `path`, else the defaults (a service's come from $ISF_SETTINGS_FILE, through
+        `runtime.api.config.ServiceSettings`)."""
+        if not path:
             return cls()
-        data: Any = yaml.safe_load(Path(source).read_text()) or {}
+        data: Any = yaml.safe_load(Path(path).read_text()) or {}
         return cls.model_validate(data)
 
     def to_yaml(self, *, reveal_secrets: bool = False) -> str:

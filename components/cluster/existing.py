@@ -15,6 +15,8 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.input_errors import InputProblems
+
 
 class ExistingClusterArgs(BaseModel):
     """Where the kubeconfig is and which of its contexts to use."""
@@ -84,7 +86,13 @@ class ExistingCluster(pulumi.ComponentResource):
         self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("isf:cluster:ExistingCluster", name, None, opts)
-        text = load_kubeconfig(args)
+        problems = InputProblems("ExistingCluster")
+        text = ""
+        try:
+            text = load_kubeconfig(args)
+        except KubeconfigError as error:
+            problems.add(error.key, str(error))
+        problems.raise_if_any()
         self.kubeconfig = pulumi.Output.secret(text)
         self.context = args.context
         self.provider = k8s.Provider(

@@ -12,8 +12,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.cluster.scheduling import Taint, gpu_labels, pool_taints, tier_labels
-from runtime.settings import Tier
+from runtime.contract import Tier
+from runtime.contract.scheduling import Taint, gpu_labels, pool_taints, tier_labels
 
 
 class _Strict(BaseModel):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from components.cluster.scheduling import GPU_LABEL, GPU_LABEL_VALUE, GPU_TAINT_KEY, TIER_LABEL
 from components.helm import ChartRef, merged_values
+from runtime.contract.scheduling import GPU_LABEL, GPU_LABEL_VALUE, GPU_TAINT_KEY, TIER_LABEL
 
 DEVICE_PLUGIN_CHART = ChartRef(
-    chart="nvidia-device-plugin", version="0.17.1", repo="https://nvidia.github.io/k8s-device-plugin"
+    chart="nvidia-device-plugin", version="0.20.0", repo="https://nvidia.github.io/k8s-device-plugin"
 )
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 

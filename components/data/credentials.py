@@ -45,7 +45,12 @@ def postgres_secret_data(host: str, port: int, database: str, username: str, pas
     }
 
 
-def redis_secret_data(host: str, port: int, password: str, *, tls: bool) -> dict[str, str]:
+REDIS_CA_KEY = "ca.crt"
+"""Key of the Redis Secret holding the PEM of the CA that signs the server's TLS certificate; empty where the
+certificate chains to public roots (ElastiCache) or there is no TLS (in-cluster)."""
+
+
+def redis_secret_data(host: str, port: int, password: str, *, tls: bool, ca_cert: str = "") -> dict[str, str]:
     """Keys of the Redis Secret; `url` names the cluster's entry point (clients discover the other nodes)."""
     scheme = "rediss" if tls else "redis"
     auth = f":{quote(password)}@" if password else ""
@@ -55,6 +60,7 @@ def redis_secret_data(host: str, port: int, password: str, *, tls: bool) -> dict
         "password": password,
         "tls": str(tls).lower(),
         "url": f"{scheme}://{auth}{host}:{port}",
+        REDIS_CA_KEY: ca_cert,
     }
 
 

@@ -13,7 +13,8 @@ import pulumi_gcp as gcp
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import native_settings
-from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, require_mode
+from components.data.protection import stateful_options
+from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, mode_problems
 
 DEFAULT_TIER = "db-custom-4-16384"  # 4 vCPU / 16 GB: what the guide's 4GB shared_buffers assume
 PORT = 5432
@@ -46,7 +47,7 @@ class CloudSqlPostgres(PostgresStore):
     ) -> None:
         super().__init__("isf:data:CloudSqlPostgres", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.MANAGED, "CloudSqlPostgres", "postgres")
+        mode_problems(spec.mode, StoreMode.MANAGED, "CloudSqlPostgres", "postgres").raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
 
         # Private services access: a reserved range in our VPC peered with Google's service network.
@@ -96,7 +97,7 @@ class CloudSqlPostgres(PostgresStore):
                 database_flags=cloudsql_flags(spec.tuning),
                 user_labels={"isf-store": name},
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[peering]),
+            opts=stateful_options(spec, parent=self, depends_on=[peering]),
         )
         gcp.sql.Database(
             f"{name}-database", project=args.project, instance=instance.name, name=spec.database, opts=child

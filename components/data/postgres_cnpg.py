@@ -13,14 +13,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.scheduling import placement
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import cnpg_parameters
-from components.data.spec import PostgresSpec, StoreMode, require_mode
+from components.data.protection import stateful_options
+from components.data.spec import PostgresSpec, StoreMode, mode_problems
 from components.helm import ChartRef, helm_chart, merged_values
+from runtime.contract.scheduling import placement
 
-OPERATOR_CHART = ChartRef(chart="cloudnative-pg", version="0.23.0", repo="https://cloudnative-pg.github.io/charts")
+OPERATOR_CHART = ChartRef(chart="cloudnative-pg", version="0.29.0", repo="https://cloudnative-pg.github.io/charts")
 OPERATOR_NAMESPACE = "cnpg-system"
 PORT = 5432
 
@@ -93,7 +94,7 @@ class InClusterPostgres(PostgresStore):
     ) -> None:
         super().__init__("isf:data:InClusterPostgres", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.IN_CLUSTER, "InClusterPostgres", "postgres")
+        mode_problems(spec.mode, StoreMode.IN_CLUSTER, "InClusterPostgres", "postgres").raise_if_any()
         provider = args.delivery.k8s_provider
         operator_namespace = k8s.core.v1.Namespace(
             f"{name}-operator-namespace",
@@ -122,6 +123,6 @@ class InClusterPostgres(PostgresStore):
             kind="Cluster",
             metadata=manifest.apply(lambda m: m["metadata"]),
             spec=manifest.apply(lambda m: m["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[operator, secret]),
+            opts=stateful_options(spec, parent=self, provider=provider, depends_on=[operator, secret]),
         )
         self._register()

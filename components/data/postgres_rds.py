@@ -11,7 +11,8 @@ import pulumi_aws as aws
 from components.data.credentials import SecretDelivery, generated_password
 from components.data.postgres_store import PostgresStore
 from components.data.postgres_tuning import native_settings
-from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, require_mode
+from components.data.protection import stateful_options
+from components.data.spec import PostgresSpec, PostgresTuning, StoreMode, mode_problems
 
 DEFAULT_INSTANCE_CLASS = "db.m6g.xlarge"  # 4 vCPU / 16 GB: what the guide's 4GB shared_buffers assume
 PORT = 5432
@@ -44,11 +45,13 @@ class RdsPostgres(PostgresStore):
     def __init__(self, name: str, args: RdsPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("isf:data:RdsPostgres", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.MANAGED, "RdsPostgres", "postgres")
-        if not args.client_cidr_blocks:
-            raise ValueError(
-                "RdsPostgresArgs.client_cidr_blocks is empty: name the cluster's VPC CIDR so pods can connect"
-            )
+        problems = mode_problems(spec.mode, StoreMode.MANAGED, "RdsPostgres", "postgres")
+        problems.require(
+            bool(args.client_cidr_blocks),
+            "client_cidr_blocks",
+            "is empty: name the cluster's VPC CIDR so pods can connect",
+        )
+        problems.raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
         tags = {"isf/store": name}
 
@@ -101,7 +104,7 @@ class RdsPostgres(PostgresStore):
             performance_insights_enabled=True,
             auto_minor_version_upgrade=True,
             tags=tags,
-            opts=child,
+            opts=stateful_options(spec, parent=self),
         )
         self._deliver(name, spec, args.delivery, host=instance.address, port=instance.port, password=password)
         self._register()

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.data.credentials import SecretDelivery, generated_password
+from components.data.protection import stateful_options
 from components.data.redis_store import RedisStore
-from components.data.spec import RedisSpec, StoreMode, require_mode
+from components.data.spec import RedisSpec, StoreMode, mode_problems
 
 ENGINE_VERSION = "7.1"
 PARAMETER_GROUP = "default.redis7.cluster.on"  # cluster mode needs the cluster.on family defaults
@@ -37,9 +38,13 @@ class ElastiCacheRedis(RedisStore):
     ) -> None:
         super().__init__("isf:data:ElastiCacheRedis", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.MANAGED, "ElastiCacheRedis", "redis")
-        if not args.client_cidr_blocks:
-            raise ValueError("ElastiCacheRedisArgs.client_cidr_blocks is empty: name the cluster's VPC CIDR")
+        problems = mode_problems(spec.mode, StoreMode.MANAGED, "ElastiCacheRedis", "redis")
+        problems.require(
+            bool(args.client_cidr_blocks),
+            "client_cidr_blocks",
+            "is empty: name the cluster's VPC CIDR so pods can connect",
+        )
+        problems.raise_if_any()
         child = pulumi.ResourceOptions(parent=self)
         tags = {"isf/store": name}
         security_group = aws.ec2.SecurityGroup(
@@ -80,7 +85,7 @@ class ElastiCacheRedis(RedisStore):
             final_snapshot_identifier=f"{name}-final" if spec.deletion_protection else None,
             auto_minor_version_upgrade=True,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=spec.deletion_protection),
+            opts=stateful_options(spec, parent=self),
         )
         self._deliver(
             name,

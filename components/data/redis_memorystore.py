@@ -1,19 +1,25 @@
 """Redis 7 on Memorystore for Redis Cluster: private (Private Service Connect), TLS, AOF persistence.
 
 Memorystore Redis Cluster authenticates with IAM or not at all (no passwords), so the Secret's password is
-empty and access is limited to the VPC through PSC; in-transit TLS is still required.
+empty and access is limited to the VPC through PSC; in-transit TLS is still required. Its server certificates
+are signed by a per-cluster Google-managed CA (server_ca_mode's default, SERVER_CA_MODE_GOOGLE_MANAGED_PER_
+INSTANCE_CA), not by public roots; pulumi-gcp 10.2.0 exposes it as the cluster's `managed_server_cas`
+output ("populated if transit_encryption_mode is TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
+`pulumi_gcp/redis/cluster.py`), which the Secret carries under `ca.crt` for the runtime to verify with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components.data.credentials import SecretDelivery
+from components.data.protection import stateful_options
 from components.data.redis_store import RedisStore
-from components.data.spec import RedisSpec, StoreMode, require_mode
+from components.data.spec import RedisSpec, StoreMode, mode_problems
 
 DEFAULT_NODE_TYPE = "REDIS_STANDARD_SMALL"
 PORT = 6379
@@ -31,6 +37,17 @@ class MemorystoreRedisArgs:
     subnetwork_id: pulumi.Input[str]
 
 
+def ca_bundle(cas: Sequence[gcp.redis.outputs.ClusterManagedServerCa] | None) -> str:
+    """Every certificate of the cluster's managed CAs as one PEM bundle (more than one while a CA rotates)."""
+    pems = [
+        pem.strip()
+        for ca in cas or []
+        for chain in ca.ca_certs or []
+        for pem in chain.certificates or []
+    ]
+    return "\n".join(pems) + "\n" if pems else ""
+
+
 class MemorystoreRedis(RedisStore):
     """A Memorystore Redis Cluster (shards x replicas) reachable from the cluster's VPC."""
 
@@ -39,7 +56,7 @@ class MemorystoreRedis(RedisStore):
     ) -> None:
         super().__init__("isf:data:MemorystoreRedis", name, None, opts)
         spec = args.spec
-        require_mode(spec.mode, StoreMode.MANAGED, "MemorystoreRedis", "redis")
+        mode_problems(spec.mode, StoreMode.MANAGED, "MemorystoreRedis", "redis").raise_if_any()
         policy = gcp.networkconnectivity.ServiceConnectionPolicy(
             f"{name}-psc-policy",
             name=f"{name}-redis-psc",
@@ -69,12 +86,19 @@ class MemorystoreRedis(RedisStore):
             ),
             zone_distribution_config=gcp.redis.ClusterZoneDistributionConfigArgs(mode="MULTI_ZONE"),
             deletion_protection_enabled=spec.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=stateful_options(spec, parent=self, depends_on=[policy]),
         )
         host = cluster.discovery_endpoints.apply(
             lambda endpoints: (endpoints[0].address or "") if endpoints else ""
         )
         self._deliver(
-            name, spec, args.delivery, host=host, port=PORT, password=pulumi.Output.secret(""), tls=True
+            name,
+            spec,
+            args.delivery,
+            host=host,
+            port=PORT,
+            password=pulumi.Output.secret(""),
+            tls=True,
+            ca_cert=cluster.managed_server_cas.apply(ca_bundle),
         )
         self._register()

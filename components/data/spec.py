@@ -12,7 +12,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from runtime.settings import Tier
+from components.input_errors import InputProblems
+from runtime.contract import Tier
 
 _MEMORY = re.compile(r"^(\d+)\s*(kB|MB|GB|TB)$")
 _UNIT_KB = {"kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}
@@ -26,7 +27,7 @@ class StoreMode(StrEnum):
     """Where a data store runs."""
 
     MANAGED = "managed"  # RDS / ElastiCache on AWS, Cloud SQL / Memorystore on GCP
-    IN_CLUSTER = "in_cluster"  # CloudNativePG / Redis cluster chart inside the Kubernetes cluster
+    IN_CLUSTER = "in_cluster"  # CloudNativePG / OT redis-operator inside the Kubernetes cluster
 
 
 def memory_kb(value: str) -> int:
@@ -138,8 +139,12 @@ class RedisSpec(_Strict):
     )
     tier: Tier = Field(default=Tier.REGIONAL, description="in_cluster: node tier the Redis pods run on")
     secret_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")] = "redis-credentials"
-    values: dict[str, Any] = Field(
-        default_factory=dict, description="in_cluster: merged over the redis-cluster chart's curated values"
+    cluster_spec: dict[str, Any] = Field(
+        default_factory=dict,
+        description="in_cluster: merged over the curated RedisCluster spec (OT redis-operator v1beta2)",
+    )
+    operator_values: dict[str, Any] = Field(
+        default_factory=dict, description="in_cluster: merged over the redis-operator chart's curated values"
     )
 
     @property
@@ -154,10 +159,13 @@ class RedisSpec(_Strict):
         return self
 
 
-def require_mode(spec_mode: StoreMode, wanted: StoreMode, component: str, key: str) -> None:
-    """Fail when a spec is handed to the component of the other placement."""
-    if spec_mode is not wanted:
-        raise ValueError(
-            f"{key}.mode is {spec_mode.value!r} but {component} runs {wanted.value!r} stores; "
-            f"set {key}.mode to {wanted.value!r} or use the {spec_mode.value} component"
-        )
+def mode_problems(spec_mode: StoreMode, wanted: StoreMode, component: str, key: str) -> InputProblems:
+    """A component's input problems, starting with a spec handed to the component of the other placement."""
+    problems = InputProblems(component)
+    problems.require(
+        spec_mode is wanted,
+        f"{key}.mode",
+        f"{key}.mode is {spec_mode.value!r} but {component} runs {wanted.value!r} stores; "
+        f"set {key}.mode to {wanted.value!r} or use the {spec_mode.value} component",
+    )
+    return problems

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.observability.metrics import (
+from runtime.contract.metrics import (
     COLD_STARTS,
     COST,
     FORECAST_MAPE,

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from components.observability.metrics import (
+from runtime.contract.metrics import (
     COLD_STARTS,
     COST,
     FORECAST_MAPE,

@@ -11,10 +11,11 @@ from components.observability.alertmanager import SECRET_NAME, SmtpSettings, ale
 from components.observability.alerts import AlertThresholds
 from components.observability.dashboards import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from components.observability.tracing import TracingArgs, jaeger_query_url
+from runtime.contract.kubernetes import PLATFORM_NAMESPACE
 from runtime.settings import AlertSettings
 
 PROMETHEUS_STACK_CHART = ChartRef(
-    chart="kube-prometheus-stack", version="72.6.2", repo="https://prometheus-community.github.io/helm-charts"
+    chart="kube-prometheus-stack", version="88.5.3", repo="https://prometheus-community.github.io/helm-charts"
 )
 GRAFANA_SECRET = "isf-grafana-admin"
 GRAFANA_USER_KEY = "admin-user"
@@ -27,7 +28,7 @@ class MonitoringArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     namespace: str = "monitoring"
-    platform_namespace: str = Field(default="isf-system", description="where the control plane runs")
+    platform_namespace: str = Field(default=PLATFORM_NAMESPACE, description="where the control plane runs")
     retention: Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")] = "15d"
     storage_size: Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi|Ti)$")] = "50Gi"
     prometheus_replicas: Annotated[int, Field(ge=1, le=5)] = 1

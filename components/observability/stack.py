@@ -18,8 +18,7 @@ from components.observability.prometheus_stack import (
     MonitoringArgs,
     prometheus_stack_values,
 )
-from components.observability.tracing import jaeger_spec
-from components.workloads.component import Workload, WorkloadArgs
+from components.observability.tracing import JAEGER_CHART, JAEGER_NAME, jaeger_service_monitor, jaeger_values
 from components.workloads.registration import register_manifest, register_manifests
 
 
@@ -69,7 +68,11 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-rules", prometheus_rule(args.thresholds, ns, args.platform_namespace), after_chart
         )
         if args.tracing.enabled:
-            Workload(f"{name}-tracing", WorkloadArgs(spec=jaeger_spec(args.tracing), namespace=ns), after_chart)
+            self.tracing = helm_chart(
+                f"{name}-jaeger", JAEGER_CHART, release=JAEGER_NAME, namespace=ns,
+                values=jaeger_values(args.tracing), opts=in_namespace,
+            )
+            register_manifest(f"{name}-jaeger-monitor", jaeger_service_monitor(ns), after_chart)
         self.register_outputs({
             "namespace": ns,
             "chart_version": PROMETHEUS_STACK_CHART.version,

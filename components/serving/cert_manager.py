@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from components.helm import ChartRef, Values, helm_chart, merged_values, namespace_manifest
 from components.workloads.registration import register_manifest
 
-CERT_MANAGER_CHART = ChartRef(chart="cert-manager", version="v1.17.2", repo="https://charts.jetstack.io")
+CERT_MANAGER_CHART = ChartRef(chart="cert-manager", version="v1.21.1", repo="https://charts.jetstack.io")
 LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 ISSUER_NAME = "isf-issuer"
 
@@ -32,7 +33,9 @@ class CertManagerArgs(BaseModel):
     acme_email: str | None = None
     acme_server: str = LETSENCRYPT_PRODUCTION
     acme_ingress_class: str = "istio"
-    monitoring: bool = Field(default=True, description="create the chart's ServiceMonitor")
+    monitoring: bool = Field(
+        default=True, description="create the chart's ServiceMonitor (only once the Prometheus CRDs are installed)"
+    )
     values: dict[str, Any] = {}
 
     @model_validator(mode="after")
@@ -42,13 +45,16 @@ class CertManagerArgs(BaseModel):
         return self
 
 
-def cert_manager_values(args: CertManagerArgs) -> Values:
-    """Chart values: CRDs installed and kept, HA with a PDB when replicated, metrics scraped."""
+def cert_manager_values(args: CertManagerArgs, *, service_monitor: bool = True) -> Values:
+    """Chart values: CRDs installed and kept, HA with a PDB when replicated, metrics scraped.
+
+    `service_monitor` is False when nothing installs the ServiceMonitor CRD before this chart.
+    """
     defaults: Values = {
         "crds": {"enabled": True, "keep": True},
         "replicaCount": args.replicas,
         "podDisruptionBudget": {"enabled": args.replicas > 1},
-        "prometheus": {"enabled": args.monitoring, "servicemonitor": {"enabled": args.monitoring}},
+        "prometheus": {"enabled": args.monitoring, "servicemonitor": {"enabled": args.monitoring and service_monitor}},
     }
     return merged_values(defaults, args.values)
 
@@ -73,14 +79,24 @@ def cluster_issuer(args: CertManagerArgs) -> dict[str, Any]:
 class CertManager(pulumi.ComponentResource):
     """cert-manager and its ClusterIssuer (registered after the chart, whose CRDs it needs)."""
 
-    def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: CertManagerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        prometheus_crds: Sequence[pulumi.Resource] = (),
+    ) -> None:
+        """`prometheus_crds`: what installs the ServiceMonitor CRD (kube-prometheus-stack); the chart's
+        ServiceMonitor is created only when given, after it (a missing CRD fails the chart's install)."""
         super().__init__("isf:serving:CertManager", name, None, opts)
         namespace = register_manifest(
             f"{name}-namespace", namespace_manifest(args.namespace), pulumi.ResourceOptions(parent=self)
         )
         self.chart = helm_chart(
             f"{name}-chart", CERT_MANAGER_CHART, release="cert-manager", namespace=args.namespace,
-            values=cert_manager_values(args), opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            values=cert_manager_values(args, service_monitor=bool(prometheus_crds)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *prometheus_crds]),
         )
         self.issuer = register_manifest(
             f"{name}-issuer", cluster_issuer(args), pulumi.ResourceOptions(parent=self, depends_on=[self.chart])

@@ -1,11 +1,16 @@
 """Knative Serving through the Knative Operator chart and one `KnativeServing` resource.
 
-The resource selects Istio as ingress, sets the autoscaler defaults, and turns on the feature flags
-that let Knative Services carry nodeSelector, affinity and tolerations (tier placement needs them).
+The resource selects Istio as ingress, sets the autoscaler defaults, turns on the feature flags that let
+Knative Services carry nodeSelector, affinity and tolerations (tier placement needs them), exports
+Prometheus metrics, and (when an issuer is given) serves external domains over TLS from cert-manager.
+
+Every `spec.config.<configmap>.<key>` written here is a key of the `_example` block of that ConfigMap in
+knative/serving `config/core/configmaps/` at `knative-v1.23.0` (tests/data/upstream/crds/knative-serving/).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import pulumi
@@ -15,19 +20,29 @@ from components.helm import ChartRef, Values, helm_chart, merged_values, namespa
 from components.serving.istio import GATEWAY_RELEASE, GATEWAY_SELECTOR
 from components.workloads.registration import register_manifest
 
-# The operator's Helm repository (index.yaml on knative/operator's GitHub Pages) tags charts with a
-# leading "v" (v1.18.1), unlike the Serving version the KnativeServing asks for ("1.18").
-OPERATOR_CHART = ChartRef(chart="knative-operator", version="v1.18.1", repo="https://knative.github.io/operator")
-SERVING_VERSION = "1.18"
+# knative/operator hack/generate-helm.sh (knative-v1.23.0) stamps Chart.yaml with `${VERSION:1}`: the chart
+# version has no leading "v" (1.23.0) while the image tags keep it (v1.23.0).
+OPERATOR_CHART = ChartRef(chart="knative-operator", version="1.23.0", repo="https://knative.github.io/operator")
+# The operator 1.23.0 ships Serving 1.20.0 ... 1.23.0 in cmd/operator/kodata/knative-serving/.
+SERVING_VERSION = "1.23.0"
 ISTIO_INGRESS_CLASS = "istio.ingress.networking.knative.dev"
+# pulumi-kubernetes (provider/pkg/metadata/overrides.go, v4.32.0) waits on a custom resource only when it
+# carries `pulumi.com/waitFor`; "condition=Ready" waits for status.conditions[type=Ready] to be True. The
+# operator sets Ready on the KnativeServing once Serving's CRDs, webhook and controllers are up, so a
+# Knative Service registered after it no longer races the webhook.
+WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
 
-# config-features flags the warming controller and placement optimizer rely on.
+# config-features flags the warming controller and placement optimizer rely on. Serving 1.23 has no
+# `kubernetes.podspec-emptydir`; emptyDir volumes are `kubernetes.podspec-volumes-emptydir`, enabled by default.
 PLACEMENT_FEATURES = {
     "kubernetes.podspec-nodeselector": "enabled",
     "kubernetes.podspec-affinity": "enabled",
     "kubernetes.podspec-tolerations": "enabled",
-    "kubernetes.podspec-emptydir": "enabled",
 }
+# config-observability (Serving >= 1.19 exports OpenTelemetry metrics): "prometheus" serves a scrape endpoint
+# on the control plane (activator, autoscaler, controller, webhook: metrics-protocol) and on every
+# queue-proxy (request-metrics-protocol); the default "none" exports nothing.
+PROMETHEUS_METRICS = {"metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus"}
 
 
 class _Strict(BaseModel):
@@ -72,6 +87,17 @@ class KnativeArgs(_Strict):
     domain: str | None = Field(default=None, description="the domain functions are served under, e.g. fn.example.com")
     high_availability_replicas: Annotated[int, Field(ge=1, le=10)] = 1
     autoscaler: AutoscalerConfig = AutoscalerConfig()
+    external_tls: bool | None = Field(
+        default=None,
+        description="serve external domains over HTTPS with cert-manager certificates; unset: on when "
+        "cert_manager.issuer is acme",
+    )
+    tls_issuer: str | None = Field(
+        default=None, description="ClusterIssuer of the external-domain certificates (set by the serving layer)"
+    )
+    http_redirect: bool = Field(
+        default=False, description="with TLS, answer plain HTTP with a 301 to HTTPS (config-network http-protocol)"
+    )
     operator_values: dict[str, Any] = {}
     serving_spec: dict[str, Any] = Field(default={}, description="raw KnativeServing spec merged last")
 
@@ -89,7 +115,16 @@ def knative_serving_manifest(args: KnativeArgs) -> dict[str, Any]:
         "istio": {f"gateway.{args.namespace}.knative-ingress-gateway": ingress_gateway_service(args)},
         "autoscaler": args.autoscaler.config_map(),
         "features": dict(PLACEMENT_FEATURES),
+        "observability": dict(PROMETHEUS_METRICS),
     }
+    if args.tls_issuer:
+        # Serving's own cert-manager integration (cmd/controller/main.go starts it when external-domain-tls
+        # is on, and exits if cert-manager's CRDs are missing); issuerRef is a YAML string (config-certmanager).
+        config["network"] |= {
+            "external-domain-tls": "Enabled",
+            "http-protocol": "Redirected" if args.http_redirect else "Enabled",
+        }
+        config["certmanager"] = {"issuerRef": f"kind: ClusterIssuer\nname: {args.tls_issuer}\n"}
     if args.domain:
         config["domain"] = {args.domain: ""}
     spec: Values = {
@@ -101,7 +136,7 @@ def knative_serving_manifest(args: KnativeArgs) -> dict[str, Any]:
     return {
         "apiVersion": "operator.knative.dev/v1beta1",
         "kind": "KnativeServing",
-        "metadata": {"name": "knative-serving", "namespace": args.namespace},
+        "metadata": {"name": "knative-serving", "namespace": args.namespace, "annotations": dict(WAIT_FOR_READY)},
         "spec": merged_values(spec, args.serving_spec),
     }
 
@@ -109,7 +144,15 @@ def knative_serving_manifest(args: KnativeArgs) -> dict[str, Any]:
 class KnativeServing(pulumi.ComponentResource):
     """The Knative Operator (Helm) and the KnativeServing it reconciles; Istio must come first."""
 
-    def __init__(self, name: str, args: KnativeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: KnativeArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        certificates: Sequence[pulumi.Resource] = (),
+    ) -> None:
+        """`certificates`: what the KnativeServing waits for when TLS is on (cert-manager's chart and issuer)."""
         super().__init__("isf:serving:KnativeServing", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         operator_ns = register_manifest(
@@ -123,6 +166,6 @@ class KnativeServing(pulumi.ComponentResource):
         )
         self.serving = register_manifest(
             f"{name}-serving", knative_serving_manifest(args),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.operator, serving_ns]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.operator, serving_ns, *certificates]),
         )
         self.register_outputs({"namespace": args.namespace, "version": args.serving_version})

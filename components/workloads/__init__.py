@@ -1,7 +1,7 @@
 """Typed workload and function specs, the builders that turn them into Kubernetes objects, and thin components."""
 
 from components.workloads.component import FunctionArgs, KnativeFunction, Workload, WorkloadArgs
-from components.workloads.knative import FunctionSpec, ScaleMetric, Visibility, knative_service
+from components.workloads.function import FunctionSpec, ScaleMetric, Visibility, knative_service
 from components.workloads.manifests import workload_manifests
 from components.workloads.registration import register_manifests
 from components.workloads.spec import (

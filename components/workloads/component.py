@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.workloads.knative import FunctionSpec, knative_service
+from components.workloads.function import FunctionSpec, knative_service
 from components.workloads.manifests import workload_manifests
 from components.workloads.registration import register_manifests
 from components.workloads.spec import WorkloadSpec
@@ -30,7 +30,10 @@ class Workload(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("isf:workloads:Workload", name, None, opts)
         manifests = workload_manifests(args.spec, args.namespace)
-        self.resources = register_manifests(name, manifests, pulumi.ResourceOptions(parent=self))
+        # The component's depends_on, repeated on each child: the Deployment itself then waits (e.g. for the
+        # migration Job), visibly in its own dependencies, not only through its parent's registration.
+        depends = opts.depends_on if opts is not None else None
+        self.resources = register_manifests(name, manifests, pulumi.ResourceOptions(parent=self, depends_on=depends))
         self.kinds = [manifest["kind"] for manifest in manifests]
         self.register_outputs({"name": args.spec.name, "namespace": args.namespace, "kinds": self.kinds})
 

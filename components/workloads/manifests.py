@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.cluster.scheduling import placement
 from components.workloads.security import (
     TMP_MOUNT,
     TMP_VOLUME,
     container_security_context,
     pod_security_context,
 )
-from components.workloads.spec import Exposure, Probe, VolumeSource, WorkloadSpec
+from components.workloads.spec import Exposure, Probe, VolumeSource, WorkloadSpec, image_pull_policy
+from runtime.contract.kubernetes import MANAGED_BY, MANAGED_BY_LABEL, WORKLOAD_TIER_LABEL
+from runtime.contract.scheduling import placement
 
 Manifest = dict[str, Any]
 
 NAME_LABEL = "app.kubernetes.io/name"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-TIER_LABEL = "isf.io/tier"
-MANAGED_BY = "isf"
 # Namespaces allowed through the NetworkPolicy: the ingress gateway's and the Prometheus scraper's.
 INGRESS_NAMESPACE = "istio-system"
 MONITORING_NAMESPACE = "monitoring"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+CHECKOV_SKIP_PREFIX = "checkov.io/skip"
+# Secret files: readable by the pod's group (fsGroup) only, never writable.
+SECRET_FILE_MODE = 0o440
 
 
 def selector_labels(spec: WorkloadSpec) -> dict[str, str]:
@@ -32,11 +33,24 @@ def selector_labels(spec: WorkloadSpec) -> dict[str, str]:
 
 def labels(spec: WorkloadSpec) -> dict[str, str]:
     """Labels on every object of the workload."""
-    return {**spec.labels, **selector_labels(spec), MANAGED_BY_LABEL: MANAGED_BY, TIER_LABEL: spec.tier.value}
+    return {**spec.labels, **selector_labels(spec), MANAGED_BY_LABEL: MANAGED_BY, WORKLOAD_TIER_LABEL: spec.tier.value}
 
 
 def metadata(spec: WorkloadSpec, namespace: str, name: str | None = None) -> Manifest:
     return {"name": name or spec.name, "namespace": namespace, "labels": labels(spec)}
+
+
+def check_skip_annotations(spec: WorkloadSpec) -> dict[str, str]:
+    """checkov's skip annotations (`checkov.io/skip1: CKV_K8S_38=<reason>`), one per skipped check."""
+    return {f"{CHECKOV_SKIP_PREFIX}{n}": f"{check}={reason}"
+            for n, (check, reason) in enumerate(sorted(spec.check_skips.items()), start=1)}
+
+
+def controller_metadata(spec: WorkloadSpec, namespace: str) -> Manifest:
+    """Metadata of the object that owns the pods (Deployment, Job, CronJob): scanners read skips there."""
+    body = metadata(spec, namespace)
+    skips = check_skip_annotations(spec)
+    return {**body, "annotations": skips} if skips else body
 
 
 def _probe(spec: WorkloadSpec, probe: Probe) -> Manifest:
@@ -63,7 +77,8 @@ def _env(spec: WorkloadSpec) -> list[Manifest]:
         }
         for ref in spec.secret_env
     ]
-    return plain + from_secrets
+    file_paths = [{"name": ref.name, "value": ref.path} for ref in spec.secret_files]
+    return plain + file_paths + from_secrets
 
 
 def _volumes(spec: WorkloadSpec) -> tuple[list[Manifest], list[Manifest]]:
@@ -81,6 +96,13 @@ def _volumes(spec: WorkloadSpec) -> tuple[list[Manifest], list[Manifest]]:
             source = {"claimName": volume.source_name, "readOnly": volume.read_only}
         volumes.append({"name": volume.name, volume.source.value: source})
         mounts.append({"name": volume.name, "mountPath": volume.mount_path, "readOnly": volume.read_only})
+    for secret in spec.secret_file_secrets():
+        refs = [ref for ref in spec.secret_files if ref.secret == secret]
+        # Only the keys asked for: the data layer's Secrets also hold host, user and password.
+        items = [{"key": key, "path": key} for key in dict.fromkeys(ref.key for ref in refs)]
+        volumes.append({"name": f"secret-{secret}",
+                        "secret": {"secretName": secret, "items": items, "defaultMode": SECRET_FILE_MODE}})
+        mounts.append({"name": f"secret-{secret}", "mountPath": refs[0].directory, "readOnly": True})
     return volumes, mounts
 
 
@@ -92,7 +114,7 @@ def container(spec: WorkloadSpec) -> Manifest:
     body: Manifest = {
         "name": spec.name,
         "image": spec.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": image_pull_policy(spec.image),
         "ports": [
             {"name": port.name, "containerPort": port.container_port, "protocol": port.protocol.value}
             for port in spec.ports
@@ -133,10 +155,12 @@ def pod_template(spec: WorkloadSpec) -> Manifest:
         "tolerations": scheduling.tolerations,
         "volumes": volumes,
         # Only workloads that talk to the API server get a token.
-        "automountServiceAccountToken": spec.service_account is not None,
+        "automountServiceAccountToken": spec.mounts_token,
     }
     if spec.service_account is not None:
         pod_spec["serviceAccountName"] = spec.service_account
+    if spec.termination_grace_period_seconds is not None:
+        pod_spec["terminationGracePeriodSeconds"] = spec.termination_grace_period_seconds
     return {"metadata": {"labels": labels(spec), "annotations": dict(spec.annotations)}, "spec": pod_spec}
 
 
@@ -149,7 +173,7 @@ def deployment(spec: WorkloadSpec, namespace: str) -> Manifest:
     }
     if spec.autoscaling is None:
         body["replicas"] = spec.replicas
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(spec, namespace), "spec": body}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": controller_metadata(spec, namespace), "spec": body}
 
 
 def service(spec: WorkloadSpec, namespace: str) -> Manifest | None:

@@ -9,14 +9,36 @@ from typing import Annotated, Self
 from kubernetes.utils import parse_quantity
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# An OCI reference as the container runtime takes it: name, then a tag, a digest, or both
+# (`name:tag`, `name@sha256:<64 hex>`, `name:tag@sha256:<64 hex>`; the tag is then informational).
+IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+DIGEST_SEPARATOR = "@sha256:"
+# checkov reads `ID=reason` from a `checkov.io/skip<n>` annotation and splits it on the one `=`.
+CHECK_ID = re.compile(r"^CKV_K8S_[0-9]+$")
 
 DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL.pattern)]
 PortName = Annotated[str, Field(min_length=1, max_length=15, pattern=DNS_LABEL.pattern)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME.pattern)]
+ImageReference = Annotated[
+    str, Field(min_length=1, pattern=IMAGE_REFERENCE.pattern, description="name:tag, name@sha256:..., or both")
+]
+
+
+def is_pinned(image: str) -> bool:
+    """True when `image` names its content by digest (immutable: pulling again cannot change it)."""
+    return DIGEST_SEPARATOR in image
+
+
+def image_pull_policy(image: str) -> str:
+    """`IfNotPresent` for a digest (the bytes cannot change), `Always` for a tag (a tag can be moved)."""
+    return "IfNotPresent" if is_pinned(image) else "Always"
 
 
 class _Spec(BaseModel):
@@ -47,7 +69,7 @@ class Port(_Spec):
 
 
 class SecretEnv(_Spec):
-    """An environment variable read from one key of a Kubernetes Secret."""
+    """An environment variable read from one key of a Kubernetes Secret (prefer `SecretFile`)."""
 
     name: EnvName
     secret: DnsLabel
@@ -55,7 +77,30 @@ class SecretEnv(_Spec):
     optional: bool = False
 
 
-def _check_quantity(value: str, field_name: str) -> str:
+SECRET_FILES_DIR = "/var/run/secrets/isf"
+
+
+class SecretFile(_Spec):
+    """One key of a Secret mounted read-only as a file; the env variable `name` holds its path.
+
+    For consumers that read `<VAR>_FILE` (the runtime's DATABASE_URL_FILE): the value never enters the
+    environment, where `kubectl describe`, crash dumps and child processes would see it.
+    """
+
+    name: EnvName
+    secret: DnsLabel
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$")]
+
+    @property
+    def directory(self) -> str:
+        return f"{SECRET_FILES_DIR}/{self.secret}"
+
+    @property
+    def path(self) -> str:
+        return f"{self.directory}/{self.key}"
+
+
+def check_quantity(value: str, field_name: str) -> str:
     try:
         parse_quantity(value)
     except ValueError as error:
@@ -74,7 +119,7 @@ class Resources(_Spec):
     @field_validator("cpu_request", "memory_request", "cpu_limit", "memory_limit")
     @classmethod
     def _is_quantity(cls, value: str, info: object) -> str:
-        return _check_quantity(value, getattr(info, "field_name", "quantity"))
+        return check_quantity(value, getattr(info, "field_name", "quantity"))
 
     @model_validator(mode="after")
     def _requests_within_limits(self) -> Self:
@@ -174,7 +219,7 @@ class Volume(_Spec):
         if not self.mount_path.startswith("/"):
             raise ValueError(f"volume {self.name!r}: mount_path must be absolute (got {self.mount_path!r})")
         if self.size_limit is not None:
-            _check_quantity(self.size_limit, f"volume {self.name!r} size_limit")
+            check_quantity(self.size_limit, f"volume {self.name!r} size_limit")
         return self
 
 
@@ -182,12 +227,13 @@ class WorkloadSpec(_Spec):
     """A Deployment's intent; builders derive the Kubernetes objects and secure defaults from it."""
 
     name: DnsLabel
-    image: Annotated[str, Field(min_length=1)]
+    image: ImageReference
     command: list[str] = []
     args: list[str] = []
     ports: list[Port] = []
     env: dict[EnvName, str] = {}
     secret_env: list[SecretEnv] = []
+    secret_files: list[SecretFile] = []
     env_from_secrets: list[DnsLabel] = Field(default=[], description="Secrets whose every key becomes env")
     resources: Resources = Resources()
     replicas: Annotated[int, Field(ge=0)] = 1
@@ -200,9 +246,18 @@ class WorkloadSpec(_Spec):
     metrics: Metrics | None = None
     volumes: list[Volume] = []
     service_account: DnsLabel | None = None
+    service_account_token: bool | None = Field(
+        default=None, description="mount the account's API token; empty = only when service_account is set"
+    )
     run_as_user: Annotated[int, Field(ge=1)] = 65532
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
+    termination_grace_period_seconds: Annotated[int, Field(ge=0, le=3600)] | None = Field(
+        default=None, description="empty = Kubernetes' 30 s; cover the process's longest shutdown"
+    )
+    check_skips: dict[Annotated[str, Field(pattern=CHECK_ID.pattern)], Annotated[str, Field(pattern=r"^[^=]+$")]] = (
+        Field(default={}, description="checkov check id -> why it does not apply (a `checkov.io/skip<n>` annotation)")
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
@@ -223,10 +278,19 @@ class WorkloadSpec(_Spec):
             raise ValueError(f"metrics.port {self.metrics.port!r} is not one of the TCP ports {tcp_names}")
         if self.expose is not Exposure.NONE and not self.ports:
             raise ValueError(f"expose={self.expose.value} needs at least one port")
-        volume_names = [volume.name for volume in self.volumes]
+        volume_names = [volume.name for volume in self.volumes] + [f"secret-{s}" for s in self.secret_file_secrets()]
         if "tmp" in volume_names or len(set(volume_names)) != len(volume_names):
             raise ValueError(f"volumes: names must be unique and not 'tmp' (reserved for /tmp); got {volume_names}")
         return self
+
+    @property
+    def mounts_token(self) -> bool:
+        """Whether the pod gets a Kubernetes API token (only workloads that call the API server should)."""
+        return self.service_account is not None if self.service_account_token is None else self.service_account_token
+
+    def secret_file_secrets(self) -> list[str]:
+        """The Secrets `secret_files` mount, each once, in first-use order."""
+        return list(dict.fromkeys(ref.secret for ref in self.secret_files))
 
     def _probe_items(self) -> list[tuple[str, Probe]]:
         if self.probes is None:

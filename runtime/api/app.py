@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import FastAPI
 
 from runtime.api import ingest, operator_reads
-from runtime.api.config import ServiceConfig
+from runtime.api.config import ServiceSettings
+from runtime.api.loop import LoopMetrics, PeriodicLoop
 from runtime.api.service import ServiceContext, create_service_app
-from runtime.settings import RuntimeSettings
+
+COLLECT_EVERY_S = 60.0
 
 
-def collect_knative_counts(context: ServiceContext, stop: threading.Event) -> None:
-    """Background loop: Knative request counts from Prometheus into the store, every minute."""
+def knative_collector_loop(context: ServiceContext) -> list[PeriodicLoop]:
+    """Knative request counts from Prometheus into the store, every minute (when ISF_PROMETHEUS_URL is set)."""
+    if context.settings.prometheus_url is None:
+        return []
     from runtime.ingest.prometheus_collector import CollectorConfig, KnativeCollector
 
-    assert context.config.prometheus_url is not None
-    KnativeCollector(context.engine, CollectorConfig(prometheus_url=context.config.prometheus_url)).run_forever(stop)
+    collector = KnativeCollector(context.engine, CollectorConfig(prometheus_url=context.settings.prometheus_url))
+    return [PeriodicLoop("collector", COLLECT_EVERY_S, collector.run_once, LoopMetrics(context.registry))]
 
 
-def create_api_app(config: ServiceConfig | None = None, settings: RuntimeSettings | None = None) -> FastAPI:
-    """The api service for `config` (from the environment when None)."""
-    config = config or ServiceConfig()
+def create_api_app(settings: ServiceSettings) -> FastAPI:
+    """The api service for `settings`."""
     return create_service_app(
         "api",
-        config,
-        settings=settings,
-        routers=[ingest.router, operator_reads.router],
-        loops=[collect_knative_counts] if config.prometheus_url else [],
+        settings,
+        routers=[ingest.router, operator_reads.router, operator_reads.admin_router],
+        loops=knative_collector_loop,
         description="Invocation ingest and the operators' read API of the intelligent serverless platform.",
     )

@@ -1,4 +1,9 @@
-"""Ingest: `POST /v1/invocations` (batched, idempotent, acknowledged after commit) and range reads."""
+"""Ingest: `POST /v1/invocations` (batched, idempotent, acknowledged after commit) and range reads.
+
+Limits: a body of at most `MAX_BODY_BYTES` (413 above), at most `MAX_RECORDS_PER_REQUEST` records,
+each (function_id, minute) at most once per batch; types are strict (a count is a JSON integer,
+not `true` or `"5"`), times ISO-8601 within `fields.EARLIEST`..`fields.LATEST` UTC.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.exc import DBAPIError
 
+from runtime.api.auth import RequireScope
 from runtime.api.fields import FunctionId, SourceName, UtcMinute, UtcTime
+from runtime.api.limits import MAX_BODY_BYTES, CompactErrorsRoute
 from runtime.api.service import ServiceContext, service_context
+from runtime.contract.auth import Scope
+from runtime.store.errors import is_write_conflict
 from runtime.store.functions import get_function
 from runtime.store.invocations import InvocationRecord, invocations_between, record_invocations
 
 MAX_RECORDS_PER_REQUEST = 50_000
 MAX_READ_SPAN = timedelta(days=31)
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(prefix="/v1", tags=["ingest"], route_class=CompactErrorsRoute, max_body_size=MAX_BODY_BYTES)
 
 
 class InvocationIn(BaseModel):
@@ -27,8 +38,8 @@ class InvocationIn(BaseModel):
 
     function_id: FunctionId
     minute: UtcMinute = Field(description="ISO-8601 start of the minute; UTC if no offset is given")
-    count: Annotated[int, Field(ge=0, le=2**62)]
-    duration_ms_avg: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
+    count: Annotated[int, Field(strict=True, ge=0, le=2**62)]
+    duration_ms_avg: Annotated[float, Field(strict=True, ge=0, le=1e12, allow_inf_nan=False)] | None = None
 
 
 class InvocationBatch(BaseModel):
@@ -79,10 +90,18 @@ class TimeRange(BaseModel):
     "/invocations",
     response_model=Accepted,
     summary="Ingest per-minute invocation counts",
-    responses={429: {"description": "rate limit of this source exceeded"}, 503: {"description": "database down"}},
+    dependencies=[Depends(RequireScope(Scope.INGEST))],  # runtime.api.auth
+    responses={
+        409: {"description": "lost a write race with a concurrent batch after retries; nothing was written, retry"},
+        413: {"description": f"body larger than {MAX_BODY_BYTES} bytes"},
+        422: {"description": "invalid or duplicate records (at most a few listed, with `error_count`)"},
+        429: {"description": "rate limit of this source exceeded"},
+        503: {"description": "database down"},
+    },
 )
 def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, Depends(service_context)]) -> object:
-    limit = context.config.ingest_requests_per_minute
+    _refuse_duplicates(batch.records)
+    limit = context.settings.ingest_requests_per_minute
     if limit and not context.hot_state.allow(f"ingest:{batch.source}", limit):
         return JSONResponse(
             {"detail": f"source {batch.source!r} exceeded {limit} requests per minute"},
@@ -90,13 +109,36 @@ def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, 
             headers={"Retry-After": "60"},
         )
     records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg) for r in batch.records]
-    return Accepted(accepted=record_invocations(context.engine, batch.source, records))
+    try:
+        return Accepted(accepted=record_invocations(context.engine, batch.source, records))
+    except DBAPIError as error:
+        if not is_write_conflict(error):
+            raise  # the service's handler: 503 for an outage, 500 otherwise
+        return JSONResponse(
+            {"detail": "the batch conflicted with a concurrent write and was rolled back; nothing was written, retry"},
+            status_code=409,
+            headers={"Retry-After": "1"},
+        )
+
+
+def _refuse_duplicates(records: list[InvocationIn]) -> None:
+    """A batch names each (function_id, minute) once: which of two counts is meant is not ours to guess."""
+    first: dict[tuple[str, datetime], int] = {}
+    errors: list[dict[str, object]] = []
+    for index, item in enumerate(records):
+        earlier = first.setdefault((item.function_id, item.minute), index)
+        if earlier != index:  # the answer lists the first few (runtime.api.limits) and counts them all
+            errors.append({"type": "duplicate_record", "loc": ("body", "records", index),
+                           "msg": f"same function_id and minute as record {earlier}", "input": None})
+    if errors:
+        raise RequestValidationError(errors)
 
 
 @router.get(
     "/functions/{function_id}/invocations",
     response_model=InvocationSeries,
     summary="Stored per-minute counts of a function in [start, end)",
+    dependencies=[Depends(RequireScope(Scope.READ))],  # runtime.api.auth
     responses={404: {"description": "unknown function"}},
 )
 def get_invocations(

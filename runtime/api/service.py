@@ -1,33 +1,31 @@
 """What every runtime service shares: /healthz, /readyz, /metrics, request metrics and JSON access logs,
-database errors answered as 503 + Retry-After, and the engine / hot state in a `ServiceContext`.
+database errors answered as 503 + Retry-After, background loops, and the engine / hot state in a `ServiceContext`.
 
-A service is `create_service_app(name, config, routers=[...])`; its endpoints reach the context with
-`Depends(service_context)`.
+A service is `create_service_app(name, settings, routers=[...], loops=...)`; its endpoints reach the context
+with `ContextDep` and the settings with `SettingsDep`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     generate_latest,
 )
 from sqlalchemy import Engine, text
@@ -35,11 +33,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.api.config import ServiceConfig
+from runtime.api.auth import check_every_route_is_guarded, guard_for
+from runtime.api.config import ServiceSettings
+from runtime.api.docs import serve_docs_offline
+from runtime.api.loop import PeriodicLoop
+from runtime.api.startup import StartupError
 from runtime.api.tracing import instrument_service
-from runtime.settings import RuntimeSettings
+from runtime.contract import metrics
 from runtime.state.hot_state import HotState
-from runtime.store.engine import POOL_SIZE, open_engine
+from runtime.store.engine import POOL_SIZE, DatabaseUrlError, open_engine
 from runtime.store.migrate import upgrade
 
 log = logging.getLogger("runtime.api")
@@ -50,21 +52,31 @@ class ServiceContext:
     """Everything a request handler needs, built once per process."""
 
     name: str
-    config: ServiceConfig
-    settings: RuntimeSettings
+    settings: ServiceSettings
     engine: Engine
     hot_state: HotState
     registry: CollectorRegistry
     database_up: Gauge
+    readiness_checks: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    """Service-specific readiness (name -> (ready, detail)) that /readyz reports beside the database."""
 
 
-# A control loop of a service: runs until the event is set (e.g. the predictor's refresh, a collector).
-BackgroundLoop = Callable[[ServiceContext, threading.Event], None]
+BuildLoops = Callable[[ServiceContext], Sequence[PeriodicLoop]]
+"""Builds a service's background loops once it has started (migrations done); they stop before it exits."""
 
 
 async def service_context(request: Request) -> ServiceContext:
     """FastAPI dependency: the running service's context (async: no thread-pool hop for an attribute read)."""
     return request.app.state.context
+
+
+async def service_settings(request: Request) -> ServiceSettings:
+    """FastAPI dependency: the settings the service was started with."""
+    return request.app.state.context.settings
+
+
+ContextDep = Annotated[ServiceContext, Depends(service_context)]
+SettingsDep = Annotated[ServiceSettings, Depends(service_settings)]
 
 
 class DatabaseUnavailable(Exception):
@@ -83,16 +95,8 @@ class _RequestMetrics:
     def __init__(self, app: ASGIApp, *, service: str, registry: CollectorRegistry) -> None:
         self._app = app
         self._service = service
-        self._requests = Counter(
-            "isf_http_requests", "HTTP requests served", ["service", "method", "route", "status"], registry=registry
-        )
-        self._latency = Histogram(
-            "isf_http_request_duration_seconds",
-            "HTTP request latency",
-            ["service", "method", "route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
-            registry=registry,
-        )
+        self._requests = metrics.HTTP_REQUESTS.counter(registry)
+        self._latency = metrics.HTTP_REQUEST_DURATION.histogram(registry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,65 +128,115 @@ class _RequestMetrics:
 
 def create_service_app(
     name: str,
-    config: ServiceConfig,
+    settings: ServiceSettings,
     *,
     routers: Sequence[APIRouter] = (),
-    settings: RuntimeSettings | None = None,
     description: str = "",
-    on_start: Callable[[ServiceContext], Any] | None = None,
-    loops: Sequence[BackgroundLoop] = (),
+    loops: BuildLoops | None = None,
 ) -> FastAPI:
     """A FastAPI app with the shared endpoints, middleware and error handling, plus `routers`.
 
-    `loops` run in daemon threads from start-up until shutdown, which sets their stop event.
+    The loops `loops` builds run from start-up until shutdown, which waits for the pass in progress.
     """
+    context = open_context(name, settings)
+    startup = ServiceStartup(context, loops)
+    app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=_lifespan(startup))
+    app.state.context = context
+    app.state.startup = startup
+    app.state.guard = guard_for(context.hot_state, tokens_dir=settings.api_tokens_dir,
+                                local_token_file=settings.local_token_file,
+                                per_minute=settings.api_requests_per_minute)
+    serve_docs_offline(app)  # /docs with Swagger UI's assets served locally: no CDN, works offline
+    app.add_middleware(_RequestMetrics, service=name, registry=context.registry)
+    instrument_service(app, context.engine, name)  # OTLP spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    _answer_errors(app, context)
+    _serve_probes_and_metrics(app, context)
+    for router in routers:
+        app.include_router(router)
+    check_every_route_is_guarded(app)  # a route that names no scope fails here, not in production
+    return app
+
+
+def open_context(name: str, settings: ServiceSettings) -> ServiceContext:
+    """The engine, hot state and metrics registry of a service (no connection is made yet)."""
     registry = CollectorRegistry()
-    engine = open_engine(config.database_url)
-    context = ServiceContext(
+    try:
+        engine = open_engine(settings.database_url)
+    except DatabaseUrlError as error:
+        raise StartupError(str(error)) from None
+    return ServiceContext(
         name=name,
-        config=config,
-        settings=settings or RuntimeSettings.load(),
+        settings=settings,
         engine=engine,
         hot_state=HotState.from_url(
-            config.redis_url, registry, cluster=config.redis_cluster, prefix=config.redis_prefix
+            settings.redis_url, registry, cluster=settings.redis_cluster, prefix=settings.redis_prefix
         ),
         registry=registry,
-        database_up=Gauge("isf_database_up", "1 if the last database check succeeded", registry=registry),
+        database_up=metrics.DATABASE_UP.gauge(registry),
     )
 
+
+class ServiceStartup:
+    """Migrations, then the loops built (not started): once, before uvicorn serves or in the lifespan.
+
+    `isf serve` prepares before it hands the bound socket to uvicorn, so a failure is one line and an
+    exit before any loop runs; a test client prepares in the lifespan. Failures are `StartupError`s.
+    """
+
+    def __init__(self, context: ServiceContext, build_loops: BuildLoops | None) -> None:
+        self.context, self._build_loops = context, build_loops
+        self.loops: list[PeriodicLoop] | None = None
+
+    def prepare(self) -> list[PeriodicLoop]:
+        if self.loops is None:
+            try:
+                _start(self.context)
+            except (OperationalError, PoolTimeoutError) as error:
+                url = self.context.engine.url.render_as_string(hide_password=True)
+                raise StartupError(f"database unreachable at {url}: {_first_line(error)}") from None
+            self.loops = list(self._build_loops(self.context)) if self._build_loops is not None else []
+            log.info("service started", extra={
+                "database": self.context.engine.url.render_as_string(hide_password=True),
+                "redis": "configured" if self.context.hot_state.configured else "disabled"})
+        return self.loops
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _lifespan(startup: ServiceStartup) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if config.migrate_on_start:
-            upgrade(engine)
-        if on_start is not None:
-            on_start(context)
+        loops = startup.prepare()
         # One request thread per pooled connection: extra threads only queue on the pool or open overflow
         # connections (a forked PostgreSQL backend each), which turned any stall into a 200 ms read tail.
         to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
-        # Start-up objects (~150k) live for the whole process; frozen, a full collection skips them instead of
-        # stalling every request for ~100 ms (it set the forecast read API's p99 with Redis down).
-        gc.collect()
-        gc.freeze()
-        log.info("service started", extra={"database": engine.url.render_as_string(hide_password=True),
-                                           "redis": "configured" if context.hot_state.configured else "disabled"})
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=loop, args=(context, stop), name=getattr(loop, "__name__", "loop"), daemon=True)
-            for loop in loops
-        ]
-        for thread in threads:
-            thread.start()
-        yield
-        log.info("service stopping: in-flight requests finished, closing connections")
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=10)
-        engine.dispose()
+        for loop in loops:
+            loop.start()
+        try:
+            yield
+        finally:
+            log.info("service stopping: in-flight requests finished, closing connections")
+            await asyncio.gather(*(asyncio.to_thread(loop.stop) for loop in loops))
+            startup.context.engine.dispose()
 
-    app = FastAPI(title=f"isf {name}", description=description, version="1", lifespan=lifespan)
-    app.state.context = context
-    app.add_middleware(_RequestMetrics, service=name, registry=registry)
-    instrument_service(app, engine, name)  # OTLP spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
+    return lifespan
+
+
+def _start(context: ServiceContext) -> None:
+    if context.settings.migrate_on_start:
+        upgrade(context.engine)
+    # Start-up objects (~150k) live for the whole process; frozen, a full collection skips them instead of
+    # stalling every request for ~100 ms (it set the forecast read API's p99 with Redis down).
+    gc.collect()
+    gc.freeze()
+
+
+def _answer_errors(app: FastAPI, context: ServiceContext) -> None:
+    """Database outages as 503 + Retry-After (nothing written), other database errors as 500, invalid bodies 422."""
+    retry_after = str(context.settings.retry_after_s)
 
     async def database_error(_: Request, error: Exception) -> Response:
         if _is_database_outage(error):
@@ -191,7 +245,7 @@ def create_service_app(
             return JSONResponse(
                 {"detail": "database unavailable, nothing was written; retry later"},
                 status_code=503,
-                headers={"Retry-After": str(config.retry_after_s)},
+                headers={"Retry-After": retry_after},
             )
         log.error("database error", exc_info=error)
         return JSONResponse({"detail": "internal database error"}, status_code=500)
@@ -207,37 +261,43 @@ def create_service_app(
 
     app.add_exception_handler(RequestValidationError, invalid_request)
 
+
+def _serve_probes_and_metrics(app: FastAPI, context: ServiceContext) -> None:
     @app.get("/healthz", tags=["service"], summary="Liveness: the process serves requests")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["service"], summary="Readiness: database reachable; Redis state reported")
     def readyz() -> JSONResponse:
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            database = "ok"
-            context.database_up.set(1)
-        except (OperationalError, PoolTimeoutError, DBAPIError) as error:
-            database = f"unavailable: {str(error).splitlines()[0]}"
-            context.database_up.set(0)
-        if not context.hot_state.configured:
-            redis = "disabled"
-        else:
-            redis = "ok" if context.hot_state.check() else "unavailable (serving from the database)"
-        ready = database == "ok"
-        body = {
-            "status": ("ready" if redis in ("ok", "disabled") else "degraded") if ready else "unavailable",
-            "database": database,
-            "redis": redis,
-        }
-        headers = {} if ready else {"Retry-After": str(config.retry_after_s)}
-        return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+        return _readiness(context)
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics", response_class=Response)
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(context.registry), media_type=CONTENT_TYPE_LATEST)
 
-    for router in routers:
-        app.include_router(router)
-    return app
+
+def _readiness(context: ServiceContext) -> JSONResponse:
+    try:
+        with context.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        database = "ok"
+        context.database_up.set(1)
+    except (OperationalError, PoolTimeoutError, DBAPIError) as error:
+        database = f"unavailable: {str(error).splitlines()[0]}"
+        context.database_up.set(0)
+    if not context.hot_state.configured:
+        redis = "disabled"
+    else:
+        redis = "ok" if context.hot_state.check() else "unavailable (serving from the database)"
+    ready = database == "ok"
+    checks = {}
+    for name, check in context.readiness_checks.items():
+        ok, checks[name] = check()
+        ready = ready and ok
+    body = {
+        "status": ("ready" if redis in ("ok", "disabled") else "degraded") if ready else "unavailable",
+        "database": database,
+        "redis": redis,
+    } | checks
+    headers = {} if ready else {"Retry-After": str(context.settings.retry_after_s)}
+    return JSONResponse(body, status_code=200 if ready else 503, headers=headers)

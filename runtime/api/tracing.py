@@ -16,15 +16,17 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from runtime.contract import environment
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("runtime.api")
 
-ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
-SERVICE_NAME_VARIABLE = "OTEL_SERVICE_NAME"
-DISABLED_VARIABLE = "OTEL_SDK_DISABLED"
+ENDPOINT_VARIABLE = environment.OTEL_ENDPOINT
+SERVICE_NAME_VARIABLE = environment.OTEL_SERVICE_NAME
+DISABLED_VARIABLE = environment.OTEL_DISABLED
 
 # Probes and scrapes arrive every few seconds per pod and would bury the traces worth reading.
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"

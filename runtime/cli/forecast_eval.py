@@ -46,6 +46,8 @@ def forecast_eval(
     from rich.progress import Progress
     from rich.table import Table
 
+    from runtime.cli.output import fail, output_file
+    from runtime.cli.service_settings import runtime_settings
     from runtime.predictor import ForecasterName, make_forecaster
     from runtime.predictor.evaluation import (
         ForecastScore,
@@ -53,32 +55,27 @@ def forecast_eval(
         relative_score,
         rolling_origin_forecasts,
     )
-    from runtime.settings import RuntimeSettings
     from runtime.traces import TraceFormatError, bundled_trace_dir, load_trace
 
     console = Console()
     source = trace or bundled_trace_dir()
-    settings = RuntimeSettings.load(settings_file).prediction
+    settings = runtime_settings(settings_file).prediction
     try:
         names = [ForecasterName.NAIVE_LAST, *(ForecasterName(m) for m in models or ForecasterName)]
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--model") from error
+        raise fail(f"--model: {error}") from None
     names = list(dict.fromkeys(names))
     try:
         counts = load_trace(source).counts.astype(float)
-    except TraceFormatError as error:
-        raise typer.BadParameter(str(error), param_hint="--trace") from error
+    except (TraceFormatError, OSError) as error:
+        raise fail(str(error)) from None
     busy = busy_functions(counts)
     if not busy.any():
-        raise typer.BadParameter(
-            f"no function in {source} averages >= 1 invocation per minute", param_hint="--trace"
-        )
+        raise fail(f"--trace: no function in {source} averages >= 1 invocation per minute")
     counts = counts[busy]
     if holdout_minutes > counts.shape[1] - 10:
-        raise typer.BadParameter(
-            f"must leave at least 10 minutes to fit on; the trace has {counts.shape[1]} minutes",
-            param_hint="--holdout-minutes",
-        )
+        raise fail(f"--holdout-minutes {holdout_minutes} must leave at least 10 minutes to fit on; "
+                   f"the trace has {counts.shape[1]} minutes")
     ahead: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with Progress(console=console, transient=True) as progress:
         for name in names:
@@ -89,7 +86,7 @@ def forecast_eval(
                     model, counts, holdout_minutes, lead=5, on_step=lambda t=task: progress.advance(t)
                 )
             except ValueError as error:  # e.g. too little history left before the holdout for the LSTM
-                raise typer.BadParameter(f"{name.value}: {error}", param_hint="--holdout-minutes") from error
+                raise fail(f"--holdout-minutes: {name.value}: {error}") from None
     actual = counts[:, -holdout_minutes:]
     naive = ahead[ForecasterName.NAIVE_LAST.value]
     scores: dict[str, ForecastScore] = {name: relative_score(a, naive, actual) for name, a in ahead.items()}
@@ -119,5 +116,5 @@ def forecast_eval(
             "default": settings.forecaster.value,
             "models": {k: v.model_dump() for k, v in scores.items()},
         }
-        json_file.write_text(json.dumps(report, indent=2) + "\n")
+        output_file(json_file).write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"wrote {json_file}")

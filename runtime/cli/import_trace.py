@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from runtime.cli.output import fail
+
 # The Azure Functions 2019 trace's first day (its files are numbered d01..d14 from this date).
 AZURE_2019_FIRST_DAY = datetime(2019, 7, 15, tzinfo=UTC)
 FUNCTIONS_PER_BATCH = 50
@@ -16,7 +18,7 @@ def _parse_start(value: str) -> datetime:
     try:
         start = datetime.fromisoformat(value)
     except ValueError as error:
-        raise typer.BadParameter(f"--start {value!r} is not an ISO-8601 time: {error}") from error
+        raise fail(f"--start {value!r} is not an ISO-8601 time: {error}") from None
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
 
@@ -41,7 +43,8 @@ def import_trace(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from runtime.api.config import ServiceConfig
+    from runtime.cli.service_settings import load_service_settings
+    from runtime.contract.identifiers import function_id_problem, is_function_id
     from runtime.store import (
         DurationStats,
         FunctionInfo,
@@ -59,10 +62,13 @@ def import_trace(
     try:
         loaded = load_trace(trace)
     except (TraceFormatError, OSError) as error:
-        typer.echo(f"error: {error}", err=True)  # plain: rich would wrap the path it names
-        raise typer.Exit(2) from error
+        raise fail(str(error)) from None  # plain: rich would wrap the path it names
+    bad_ids = [f for f in loaded.functions if not is_function_id(f)]
+    if bad_ids:
+        raise fail(f"{trace}: {len(bad_ids)} function id(s) such as {bad_ids[0]!r} "
+                   f"{function_id_problem(bad_ids[0])}")
 
-    engine = open_engine(database_url or ServiceConfig().database_url)
+    engine = open_engine(database_url or load_service_settings().database_url)
     upgrade(engine)
     minute_of = [first + timedelta(minutes=loaded.first_minute - 1 + j) for j in range(loaded.n_minutes)]
     upsert_functions(

@@ -9,6 +9,8 @@ guide's "poor prediction accuracy" symptom: MAPE > 20 %), so it can gate a CI jo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,19 +23,21 @@ if TYPE_CHECKING:
 MAPE_ALARM = 0.20
 
 
-def _engine() -> Engine:
-    from runtime.api.config import ServiceConfig
+def _engine(database_url: str | None = None) -> Engine:
+    """The migrated store at `database_url`, else at the environment's DATABASE_URL."""
+    from runtime.cli.service_settings import load_service_settings
     from runtime.store.engine import open_engine
     from runtime.store.migrate import upgrade
 
-    engine = open_engine(ServiceConfig().database_url)
+    engine = open_engine(database_url or load_service_settings().database_url)
     upgrade(engine)
     return engine
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+    from runtime.cli.output import fail
+
+    return fail(message, code)
 
 
 def _window_end(engine: Engine, end: str | None) -> datetime:
@@ -73,27 +77,30 @@ def train(
     from rich.console import Console
     from rich.table import Table
 
+    from runtime.cli.service_settings import load_service_settings
     from runtime.predictor import ForecasterName
     from runtime.services.training import NoHistory, forecasts_of, train
-    from runtime.settings import RuntimeSettings
     from runtime.store.forecasts import record_forecasts
 
     if all_functions == bool(functions):
         raise _fail("give either --all or at least one --function")
-    settings = RuntimeSettings.load().prediction
+    service = load_service_settings()
+    settings = service.runtime.prediction
     try:
         name = settings.forecaster if model is None else ForecasterName(model)
     except ValueError:
         raise _fail(f"--model {model!r} is not one of {', '.join(m.value for m in ForecasterName)}") from None
-    engine = _engine()
+    engine = _engine(service.database_url)
     window_end = _window_end(engine, end)
-    try:
-        trained = train(engine, settings, window_end, datetime.now(UTC), model=name, function_ids=functions,
-                        window_s=history_window, holdout_minutes=holdout_minutes)
-    except (NoHistory, ValueError) as error:
-        raise _fail(str(error)) from None
-    predicted = trained.forecaster.forecast(settings.horizon_minutes)
-    record_forecasts(engine, forecasts_of(engine, trained, predicted, window_end))
+    with _progress(f"training {name.value}") as advance:
+        try:
+            trained = train(engine, settings, window_end, datetime.now(UTC), model=name, function_ids=functions,
+                            window_s=history_window, holdout_minutes=holdout_minutes)
+        except (NoHistory, ValueError) as error:
+            raise _fail(str(error)) from None
+        advance("forecasting and storing")
+        predicted = trained.forecaster.forecast(settings.horizon_minutes)
+        record_forecasts(engine, forecasts_of(engine, trained, predicted, window_end))
 
     table = Table(title=f"{trained.registered.name} {trained.registered.version}")
     table.add_column("field")
@@ -104,6 +111,18 @@ def train(
         table.add_row(metric, _percent(value))
     table.add_row("forecasts stored", f"{len(trained.function_ids)} x {settings.horizon_minutes} min")
     Console().print(table)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[str], None]]:
+    """A bar with elapsed time on stderr while a long step runs; the caller names each next stage."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=None)  # pulses: the fit reports no steps
+        yield lambda stage: progress.update(task, description=stage)
 
 
 def check_model_performance(
@@ -128,16 +147,22 @@ def check_model_performance(
         raise _fail(f"no stored forecasts cover [{start.isoformat()}, {window_end.isoformat()})"
                     + (f" for function {function!r}" if function else "") + "; run `isf train` first")
     table = Table(title=f"forecast accuracy, {start.isoformat()} to {window_end.isoformat()}")
-    for column in ("function", "minutes", "invocations", "WAPE", "MAPE"):
-        table.add_column(column, justify="left" if column == "function" else "right")
     worst = sorted(per_function, key=lambda s: -(s.wape if s.wape is not None else -1.0))
+    # Ids are never shortened: they are pasted into `isf analyze-patterns --function`.
+    id_width = max((len(s.function_id or "") for s in worst[:limit]), default=8)
+    table.add_column("function", no_wrap=True, min_width=id_width, overflow="ignore")
+    for column in ("minutes", "invocations", "WAPE", "MAPE"):
+        table.add_column(column, justify="right")
     for score in [*worst[:limit], overall]:
         table.add_row(score.function_id or "[bold]overall[/]", str(score.minutes), f"{score.invocations:g}",
                       _percent(score.wape), _percent(score.mape))
-    Console().print(table)
+    # Wider than the terminal if need be (it soft-wraps the lines), so that no id is cut or folded.
+    Console(width=max(Console().width, id_width + 60)).print(table)
     if json_out is not None:
         rows: list[dict[str, Any]] = [vars_of(s) for s in [*per_function, overall]]
-        json_out.write_text(json.dumps(rows, indent=2))
+        from runtime.cli.output import output_file
+
+        output_file(json_out).write_text(json.dumps(rows, indent=2))
     if overall.mape is not None and overall.mape > mape_alarm:
         typer.echo(f"MAPE {_percent(overall.mape)} is above the {_percent(mape_alarm)} alarm: retrain with more "
                    "history (`isf train --history-window 172800`) or check the data (`isf analyze-patterns`)",

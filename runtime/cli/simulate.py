@@ -1,4 +1,4 @@
-"""`isf simulate`: replay a trace through warming policies and compare them (ARCHITECTURE.md)."""
+"""`isf simulate`: replay a trace through warming policies and compare them (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def simulate_command(
     ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the Pareto plot (PNG) here.")] = None,
-    settings: Annotated[Path | None, typer.Option(help="Runtime settings YAML (default: built-in).")] = None,
+    settings: Annotated[Path | None, typer.Option(help="Runtime settings YAML (default: $ISF_SETTINGS_FILE, else built-in).")] = None,
 ) -> None:
     """Replay a trace through warming policies: cold starts vs wasted memory per policy."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from runtime.settings import RuntimeSettings
+    from runtime.cli.service_settings import runtime_settings
     from runtime.sim import SHIPPED, make_policy, simulate
     from runtime.sim.pareto import plot_pareto
     from runtime.traces import TraceFormatError, load_trace
@@ -38,12 +38,13 @@ def simulate_command(
     console = Console(width=None if Console().is_terminal else 120)  # pipes and CI logs get the full table
     names = [p.strip() for p in policies.split(",") if p.strip()] if policies else list(SHIPPED)
     try:
-        runtime_settings = RuntimeSettings.load(settings)
-        chosen = [make_policy(name, runtime_settings) for name in names]
+        knobs = runtime_settings(settings)
+        chosen = [make_policy(name, knobs) for name in names]
         loaded = load_trace(trace)
-    except (TraceFormatError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(code=2) from None
+    except (TraceFormatError, ValueError, OSError) as error:
+        from runtime.cli.output import fail
+
+        raise fail(str(error)) from None
 
     with Progress(
         TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -53,7 +54,7 @@ def simulate_command(
         report = simulate(
             loaded,
             chosen,
-            settings=runtime_settings,
+            settings=knobs,
             label=Path(trace).name,
             progress=lambda name, done, total: bars.update(tasks[name], completed=done),
         )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -119,14 +118,5 @@ class KnativeCollector:
             records = collect_minute(self._client, self._config, minute)
             written += record_invocations(self._engine, self._config.source, records)
             self.last_collected = minute
+        log.info("collected knative request counts", extra={"records": written})
         return written
-
-    def run_forever(self, stop: threading.Event, period_s: float = 60.0) -> None:
-        """Collect each minute until `stop` is set; failures are logged and retried on the next pass."""
-        while not stop.is_set():
-            try:
-                written = self.run_once()
-                log.info("collected knative request counts", extra={"records": written})
-            except Exception as error:  # noqa: BLE001 - one bad pass must not end the loop
-                log.warning("collection failed; will back-fill", extra={"error": str(error)})
-            stop.wait(period_s)

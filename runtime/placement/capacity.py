@@ -6,11 +6,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, cast
 
+from runtime.contract.scheduling import GPU_RESOURCE, TIER_LABEL, Tier
 from runtime.placement.problem import Resources
-from runtime.settings import Tier
 
-TIER_LABEL = "tier"
-GPU_RESOURCE = "nvidia.com/gpu"
 _GIB = Decimal(2**30)
 
 

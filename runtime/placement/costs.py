@@ -13,8 +13,9 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from runtime.contract import Tier
 from runtime.placement.problem import RESOURCE_NAMES, PlacementProblem
-from runtime.settings import PlacementSettings, Tier
+from runtime.settings import PlacementSettings
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -6,7 +6,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from runtime.settings import CostSettings, Tier
+from runtime.contract import Tier
+from runtime.settings import CostSettings
 
 NonNegative = Annotated[float, Field(ge=0)]
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 
 class Solver(StrEnum):

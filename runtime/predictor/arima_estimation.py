@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from runtime.predictor.interrupt import check_interrupted
 from runtime.settings import ArimaSettings
 
 Matrix = npt.NDArray[np.float64]
@@ -139,6 +140,8 @@ def estimate(history: Matrix, settings: ArimaSettings, max_period: int) -> Arima
     w = np.full((n, n_minutes), np.nan)
     d = np.zeros(n, dtype=np.int64)
     for i in range(n):
+        if i % 64 == 0:
+            check_interrupted()
         series = history[i, period[i] :] - history[i, : n_minutes - period[i]] if period[i] else history[i]
         d[i] = differencing_order(series, settings.max_d)
         series = np.diff(series, n=int(d[i]))
@@ -147,6 +150,7 @@ def estimate(history: Matrix, settings: ArimaSettings, max_period: int) -> Arima
     mean = np.where((d == 0) & (period == 0), np.nanmean(w, axis=1), 0.0)
     ar, ma = np.zeros((n, max(settings.max_p, 1))), np.zeros((n, max(settings.max_q, 1)))
     for start in range(0, n, _CHUNK):
+        check_interrupted()
         chunk = slice(start, start + _CHUNK)
         ar[chunk], ma[chunk] = _select_arma(w[chunk] - mean[chunk, None], settings)
     return ArimaParameters(period=period, d=d, mean=mean, ar=ar, ma=ma)

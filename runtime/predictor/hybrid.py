@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.predictor.base import Counts, Forecaster
+from runtime.predictor.interrupt import check_interrupted
 from runtime.settings import HybridWeights
 
 _ERROR_FLOOR = 1e-6  # keeps inverse-error weights finite for perfectly forecast (e.g. idle) functions
@@ -67,6 +68,7 @@ class HybridForecaster(Forecaster):
 
     def _fit(self, history: Counts) -> None:
         for member in self.members:
+            check_interrupted()
             member.fit(history)
         self._error: npt.NDArray[np.float64] | None = None
         self._pending: list[Counts] | None = None

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.predictor.base import Counts, Forecaster
+from runtime.predictor.interrupt import check_interrupted
 from runtime.settings import LstmSettings
 
 LSTM_FORMAT_VERSION = 3
@@ -187,6 +188,7 @@ class LstmForecaster(Forecaster):
         for _ in range(self.settings.epochs):
             order = rng.permutation(len(functions))[: self.max_windows_per_epoch]
             for batch in np.array_split(order, max(1, int(np.ceil(len(order) / self.settings.batch_size)))):
+                check_interrupted()  # a batch is milliseconds; a whole fit can be minutes
                 f, o = functions[batch], origins[batch]
                 x = inputs[torch.from_numpy(f[:, None]), torch.from_numpy(o[:, None] + steps_in)]
                 y = torch.from_numpy(

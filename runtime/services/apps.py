@@ -6,101 +6,106 @@ SIGTERM. Warming and placement act only while they hold their Kubernetes Lease.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from runtime.api import operator_reads
-from runtime.api.config import ServiceConfig
+from runtime.api.auth import RequireScope
+from runtime.api.clock import ClockedLoop, simulated_clock
+from runtime.api.config import ServiceSettings
+from runtime.api.loop import LoopMetrics, PeriodicLoop, utc_now
 from runtime.api.service import ServiceContext, create_service_app
-from runtime.services.loop import LoopMetrics, PeriodicLoop
-
-BuildLoops = Callable[[ServiceContext], list[PeriodicLoop]]
-
-
-def _with_loops(app: FastAPI, build: BuildLoops) -> FastAPI:
-    scaffolding = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(running: FastAPI) -> AsyncIterator[Any]:
-        async with scaffolding(running) as state:
-            loops = build(running.state.context)
-            for loop in loops:
-                loop.start()
-            try:
-                yield state
-            finally:
-                await asyncio.gather(*(asyncio.to_thread(loop.stop) for loop in loops))
-
-    app.router.lifespan_context = lifespan
-    return app
+from runtime.contract import ServiceRole
+from runtime.contract.auth import Scope
 
 
-def _leader_gate(name: str) -> tuple[Any, Callable[[], bool]]:
+def _cluster_client(role: ServiceRole, settings: ServiceSettings) -> Any:
+    """The cluster's API client; without a configured cluster, an embedded simulated one (one line says so)."""
+    from kubernetes.config import ConfigException
+
+    from runtime.services.kube import kubernetes_api_client
+
+    try:
+        return kubernetes_api_client()
+    except (ConfigException, OSError) as error:
+        from runtime.cluster_sim.embedded import simulated_cluster_client
+
+        return simulated_cluster_client(role.value, settings.database_url, str(error).strip().splitlines()[0])
+
+
+def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Callable[[], bool]]:
     from runtime.actuation.leader import LeaseLeadership
-    from runtime.services.cluster import ControllerConfig, kubernetes_api_client
 
-    controller = ControllerConfig()
-    kube = kubernetes_api_client()
-    leadership = LeaseLeadership(f"isf-{name}", controller.namespace, controller.identity, api_client=kube)
+    kube = _cluster_client(role, settings)
+    leadership = LeaseLeadership(f"isf-{role.value}", settings.namespace, settings.pod_name, api_client=kube)
     leadership.start()
     return kube, lambda: leadership.is_leader
 
 
-def create_predictor_app(config: ServiceConfig | None = None) -> FastAPI:
-    """Forecasts on a schedule, `GET /v1/functions/{id}/forecast`, accuracy metrics."""
-    from runtime.services.predictor import PredictorService
-
-    router = APIRouter(prefix="/v1", tags=["forecasts"])
+def _forecast_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["forecasts"], dependencies=[Depends(RequireScope(Scope.READ))])
     router.add_api_route(
         "/functions/{function_id}/forecast", operator_reads.get_forecast, methods=["GET"],
         response_model=operator_reads.ForecastOut, summary="The latest forecast of a function",
         responses={404: {"description": "no forecast stored yet"}},
     )
-
-    def build(context: ServiceContext) -> list[PeriodicLoop]:
-        predictor = PredictorService(context.engine, context.hot_state, context.settings, context.registry,
-                                     forecast_ttl_s=context.config.forecast_cache_ttl_s)
-        metrics = LoopMetrics(context.registry)
-        prediction = context.settings.prediction
-        return [
-            PeriodicLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics),
-            PeriodicLoop("forecast", prediction.update_interval, predictor.refresh, metrics),
-        ]
-
-    app = create_service_app("predictor", config or ServiceConfig(), routers=[router],
-                             description="Invocation forecasts of the intelligent serverless platform.")
-    return _with_loops(app, build)
+    return router
 
 
-def create_warming_app(config: ServiceConfig | None = None) -> FastAPI:
-    """Warm pools and keep-alive windows applied to Knative every warming.interval, leader only."""
+def _predictor_loops(context: ServiceContext) -> list[PeriodicLoop]:
+    from runtime.services.predictor import PredictorService
+
+    settings = context.settings
+    clock = simulated_clock(settings.clock_url)
+    predictor = PredictorService(context.engine, context.hot_state, settings.runtime, context.registry,
+                                 forecast_ttl_s=settings.forecast_cache_ttl_s, clock=clock or utc_now)
+    metrics = LoopMetrics(context.registry)
+    prediction = settings.runtime.prediction
+    return [
+        ClockedLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics, clock=clock),
+        ClockedLoop("forecast", prediction.update_interval, predictor.refresh, metrics, clock=clock),
+    ]
+
+
+def _warming_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.warming import WarmingController
 
-    def build(context: ServiceContext) -> list[PeriodicLoop]:
-        kube, leading = _leader_gate("warming")
-        controller = WarmingController(context.engine, context.hot_state, kube, context.settings, context.registry)
-        return [PeriodicLoop("warming", context.settings.warming.interval, controller.run_pass,
-                             LoopMetrics(context.registry), may_act=leading)]
-
-    app = create_service_app("warming", config or ServiceConfig(),
-                             description="Warm-pool controller of the intelligent serverless platform.")
-    return _with_loops(app, build)
+    settings = context.settings
+    clock = simulated_clock(settings.clock_url)
+    kube, leading = _leader_gate(ServiceRole.WARMING, settings)
+    controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry,
+                                   clock=clock or utc_now)
+    return [ClockedLoop("warming", settings.runtime.warming.interval, controller.run_pass,
+                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
 
 
-def create_placement_app(config: ServiceConfig | None = None) -> FastAPI:
-    """Tier placement solved and applied to Knative every optimization_interval, leader only."""
+def _placement_loops(context: ServiceContext) -> list[PeriodicLoop]:
     from runtime.services.placement import PlacementController
 
-    def build(context: ServiceContext) -> list[PeriodicLoop]:
-        kube, leading = _leader_gate("placement")
-        controller = PlacementController(context.engine, kube, context.settings, context.registry)
-        return [PeriodicLoop("placement", context.settings.placement.optimization_interval, controller.run_pass,
-                             LoopMetrics(context.registry), may_act=leading)]
+    settings = context.settings
+    clock = simulated_clock(settings.clock_url)
+    kube, leading = _leader_gate(ServiceRole.PLACEMENT, settings)
+    controller = PlacementController(context.engine, kube, settings.runtime, context.registry,
+                                   clock=clock or utc_now)
+    return [ClockedLoop("placement", settings.runtime.placement.optimization_interval, controller.run_pass,
+                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
 
-    app = create_service_app("placement", config or ServiceConfig(),
-                             description="Tier placement optimizer of the intelligent serverless platform.")
-    return _with_loops(app, build)
+
+def create_predictor_app(settings: ServiceSettings) -> FastAPI:
+    """Forecasts on a schedule, `GET /v1/functions/{id}/forecast`, accuracy metrics."""
+    return create_service_app("predictor", settings, routers=[_forecast_router()], loops=_predictor_loops,
+                              description="Invocation forecasts of the intelligent serverless platform.")
+
+
+def create_warming_app(settings: ServiceSettings) -> FastAPI:
+    """Warm pools and keep-alive windows applied to Knative every warming.interval, leader only."""
+    return create_service_app("warming", settings, loops=_warming_loops,
+                              description="Warm-pool controller of the intelligent serverless platform.")
+
+
+def create_placement_app(settings: ServiceSettings) -> FastAPI:
+    """Tier placement solved and applied to Knative every optimization_interval, leader only."""
+    return create_service_app("placement", settings, loops=_placement_loops,
+                              description="Tier placement optimizer of the intelligent serverless platform.")

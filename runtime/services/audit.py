@@ -12,8 +12,8 @@ from kubernetes.client.exceptions import ApiException
 from sqlalchemy import Engine
 from urllib3.exceptions import HTTPError
 
-from runtime.actuation import knative
-from runtime.store.actuation import Actuation, record_actuations
+from runtime.actuation import patches
+from runtime.store.decisions import Actuation, record_actuations
 from runtime.store.schema import AuditOutcome
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,10 @@ class Attempt:
     """One attempted actuation; `outcome` is FAILED if it raised, SKIPPED if nothing needed changing."""
 
     outcome: AuditOutcome = AuditOutcome.SKIPPED
-    done: Sequence[knative.Actuation] = ()
+    done: Sequence[patches.Actuation] = ()
     detail: str = ""
 
-    def record(self, done: Sequence[knative.Actuation], detail: str = "") -> None:
+    def record(self, done: Sequence[patches.Actuation], detail: str = "") -> None:
         self.done, self.detail = done, detail
         if done:
             self.outcome = AuditOutcome.DRY_RUN if all(a.dry_run for a in done) else AuditOutcome.APPLIED

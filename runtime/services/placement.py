@@ -15,23 +15,24 @@ from dataclasses import dataclass
 
 import numpy as np
 from kubernetes import client
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from runtime.actuation.knative import KnativeActuator, PlacementTarget
+from runtime.actuation.patches import KnativeActuator, PlacementTarget
+from runtime.api.loop import Clock, utc_now
+from runtime.contract import Tier, metrics
 from runtime.placement import FunctionDemand, PlacementProblem, PlacementResult, Resources, TierSpec, place
 from runtime.placement.capacity import tier_capacities
 from runtime.services.audit import AuditTrail
-from runtime.services.cluster import (
+from runtime.services.kube import (
     FUNCTION_LABEL,
     FunctionService,
     function_services,
     list_nodes,
     tier_scheduling,
 )
-from runtime.services.loop import Clock, utc_now
-from runtime.settings import RuntimeSettings, Tier
-from runtime.store.actuation import TierPlacement, current_pools, record_placements
+from runtime.settings import RuntimeSettings
+from runtime.store.decisions import TierPlacement, current_pools, record_placements
 from runtime.store.forecasts import latest_forecasts
 from runtime.store.functions import FunctionInfo, upsert_functions
 from runtime.store.schema import AuditOutcome
@@ -103,18 +104,10 @@ class PlacementController:
         self._engine, self._kube, self._settings = engine, kube, settings
         self._clock, self._label = clock, function_label
         self._actuator = KnativeActuator(client.CustomObjectsApi(kube), dry_run=dry_run)
-        self._migrations = Counter(
-            "isf_placement_migrations", "Functions moved between tiers", ["from_tier", "to_tier"], registry=registry
-        )
-        self._placed = Gauge("isf_placement_functions", "Functions placed on each tier", ["tier"], registry=registry)
-        self._objective = Gauge(
-            "isf_placement_objective", "Objective value of the last placement solution (lower is better)",
-            registry=registry,
-        )
-        self._solve = Histogram(
-            "isf_placement_solve_seconds", "Time to compute one placement", ["solver"], registry=registry,
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
-        )
+        self._migrations = metrics.PLACEMENT_MIGRATIONS.counter(registry)
+        self._placed = metrics.PLACED_FUNCTIONS.gauge(registry)
+        self._objective = metrics.PLACEMENT_OBJECTIVE.gauge(registry)
+        self._solve = metrics.PLACEMENT_SOLVE.histogram(registry)
 
     def run_pass(self) -> PlacementPassResult:
         now = self._clock()

@@ -4,6 +4,11 @@ A refresh feeds the minutes completed since the last one to the model (`update`,
 the previous 1-minute-ahead forecast against them (WAPE/MAPE metrics, per function and overall),
 and stores the next `horizon_minutes` per function in the database and Redis. Functions first seen
 after a retrain are forecast from the next retrain on.
+
+The data's clock, not the wall clock, bounds the window: when the newest stored minute is older than
+the history window (an imported trace, e.g. the bundled 2019 day), the model trains on the window that
+ends there and forecasts the minutes after it. Training stops between functions, members and batches
+once `stopping` is set (`runtime.predictor.interrupt`), so SIGTERM does not wait for a fit.
 """
 
 from __future__ import annotations
@@ -11,16 +16,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from runtime.api.loop import Clock, utc_now
+from runtime.contract import metrics
 from runtime.predictor import ForecasterName
+from runtime.predictor.interrupt import TrainingInterrupted, interruptible
 from runtime.services.accuracy import RollingAccuracy
-from runtime.services.loop import Clock, utc_now
-from runtime.services.training import NoHistory, TrainedModel, floor_minute, forecasts_of, train
+from runtime.services.training import (
+    NoHistory,
+    TrainedModel,
+    floor_minute,
+    forecasts_of,
+    last_stored_minute,
+    train,
+)
 from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
 from runtime.store.forecasts import Forecast, record_forecasts
@@ -49,43 +63,70 @@ class PredictorService:
         self._clock, self._ttl_s = clock, forecast_ttl_s
         self._model_name = model or settings.prediction.forecaster
         self._lock = threading.Lock()
+        self._training = threading.Lock()  # one fit at a time
+        self.stopping = threading.Event()
+        self._state = "starting: the first model is not trained yet"
         self._trained: TrainedModel | None = None
         self._observed_until: datetime | None = None
         self._last: np.ndarray | None = None
         self._accuracy: RollingAccuracy | None = None
-        self._wape = Gauge("isf_forecast_wape", "WAPE of 1-minute-ahead forecasts over the last hour, as a ratio",
-                           ["model"], registry=registry)
-        self._mape = Gauge("isf_forecast_mape", "MAPE over minutes with invocations in the last hour, as a ratio",
-                           ["model"], registry=registry)
-        self._function_wape = Gauge("isf_function_forecast_wape", "WAPE of one function's forecasts (last hour)",
-                                    ["function"], registry=registry)
-        self._function_mape = Gauge("isf_function_forecast_mape", "MAPE of one function's forecasts (last hour)",
-                                    ["function"], registry=registry)
-        self._predicted = Gauge("isf_predicted_invocations", "Forecast invocations for the next minute",
-                                ["function"], registry=registry)
-        self._trained_at = Gauge("isf_model_last_trained_timestamp_seconds", "Unix time of the last retrain",
-                                 ["model"], registry=registry)
+        self._wape = metrics.FORECAST_WAPE.gauge(registry)
+        self._mape = metrics.FORECAST_MAPE.gauge(registry)
+        self._function_wape = metrics.FUNCTION_FORECAST_WAPE.gauge(registry)
+        self._function_mape = metrics.FUNCTION_FORECAST_MAPE.gauge(registry)
+        self._predicted = metrics.PREDICTED_INVOCATIONS.gauge(registry)
+        self._trained_at = metrics.MODEL_LAST_TRAINED.gauge(registry)
 
     @property
     def model(self) -> TrainedModel | None:
         return self._trained
 
+    def readiness(self) -> tuple[bool, str]:
+        """For /readyz: ready once a model serves, or once it is known there is no data to train on."""
+        trained = self._trained
+        if trained is not None:
+            return True, f"{trained.registered.name}:{trained.registered.version}, {len(trained.function_ids)} functions"
+        return self._state.startswith("no data"), self._state
+
+    def _now_minute(self) -> datetime:
+        """The minute forecasts start at: now, unless the stored data ended more than a history window ago."""
+        now = floor_minute(self._clock())
+        newest = last_stored_minute(self._engine)
+        if newest is not None and newest + timedelta(seconds=self._settings.prediction.history_window) < now:
+            return floor_minute(newest) + timedelta(minutes=1)
+        return now
+
     def retrain(self) -> TrainedModel | None:
-        """Fit a new version on the last history_window and swap it in; None when nothing is stored yet."""
-        now = self._clock()
-        end = floor_minute(now)
-        try:
-            trained = train(self._engine, self._settings.prediction, end, now, model=self._model_name)
-        except NoHistory as error:
-            log.info("nothing to train on yet", extra={"reason": str(error)})
-            return None
+        """Fit a new version on the latest stored history_window and swap it in; None when nothing is stored
+        (or the service is stopping)."""
+        with self._training:
+            now = self._clock()
+            end = self._now_minute()
+            try:
+                with interruptible(self.stopping):
+                    trained = train(self._engine, self._settings.prediction, end, now, model=self._model_name)
+            except NoHistory as error:
+                if self._trained is None:
+                    self._state = "no data: nothing stored to train on yet"
+                log.info("nothing to train on yet", extra={"reason": str(error)})
+                return None
+            except TrainingInterrupted:
+                log.info("training interrupted: the service is stopping")
+                return None
+            except Exception as error:
+                if self._trained is None:
+                    self._state = f"first training failed: {type(error).__name__}: {error}"
+                raise
+            self._swap_in(trained, end)
+        return trained
+
+    def _swap_in(self, trained: TrainedModel, end: datetime) -> None:
         with self._lock:
             self._trained, self._observed_until, self._last = trained, end, None
             self._accuracy = RollingAccuracy(trained.function_ids, ACCURACY_WINDOW_MINUTES)
         self._trained_at.labels(self._model_name.value).set(time.time())
         log.info("retrained", extra={"model": trained.registered.name, "version": trained.registered.version,
                                      "functions": len(trained.function_ids)})
-        return trained
 
     def refresh(self) -> list[Forecast]:
         """Update with the completed minutes, score, forecast and store; trains first if there is no model."""
@@ -94,7 +135,7 @@ class PredictorService:
         with self._lock:
             trained, accuracy = self._trained, self._accuracy
             assert trained is not None and accuracy is not None and self._observed_until is not None
-            now_minute = floor_minute(self._clock())
+            now_minute = self._now_minute()
             new_minutes = int((now_minute - self._observed_until).total_seconds() // 60)
             if new_minutes < 1 and self._last is not None:
                 return []  # no minute completed since the last refresh: the stored forecast stands

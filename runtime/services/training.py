@@ -22,7 +22,7 @@ from runtime.settings import PredictionSettings
 from runtime.store.forecasts import Forecast, record_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.invocations import invocation_matrix
-from runtime.store.registry import RegisteredModel, register_model
+from runtime.store.models import RegisteredModel, register_model
 from runtime.store.schema import Invocation
 
 

@@ -22,19 +22,21 @@ from datetime import datetime
 
 import numpy as np
 from kubernetes import client
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from runtime.actuation.knative import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.api.loop import Clock, utc_now
+from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
-from runtime.services.cluster import FUNCTION_LABEL, FunctionService, function_services, list_nodes
-from runtime.services.loop import Clock, utc_now
+from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.warming_budget import BudgetMetrics
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
-from runtime.settings import RuntimeSettings, Tier
+from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
-from runtime.store.actuation import PoolDecision, current_pools, record_decisions
+from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.schema import AuditOutcome, Function
@@ -91,7 +93,7 @@ def decide_pools(
     """One decision per function with a forecast or a `gate` decision, vectorised across functions.
 
     Where the predictive policy decided (`gate`), it alone says whether the function is warm: loaded in
-    this minute or the next (it is asked again every pass, at most a minute apart, so no keep-alive is
+    this minute or the next one it decides (it is asked again every pass, at most a minute apart, so no keep-alive is
     set); elsewhere the forecast does. Either way the forecast sizes the pool.
     """
     forecasts = list(inputs.forecasts)
@@ -246,9 +248,9 @@ class WarmingController:
         self._recorded: dict[str, tuple[int, int]] | None = None
         self._applied: dict[str, WarmTarget] = {}
         self._passes = 0
-        self._target = Gauge("isf_warm_pool_target", "Warm instances the controller asked for", ["function"],
-                             registry=registry)
-        self._size = Gauge("isf_warm_pool_size", "Warm instances held now", ["function", "tier"], registry=registry)
+        self._target = metrics.WARM_POOL_TARGET.gauge(registry)
+        self._size = metrics.WARM_POOL_SIZE.gauge(registry)
+        self._budget_metrics = BudgetMetrics(registry)
 
     def run_pass(self) -> WarmingPassResult:
         now = self._clock()
@@ -262,6 +264,8 @@ class WarmingController:
         if self._gate is not None:
             gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB))
         decisions = fit_to_tiers(decide_pools(inputs, self._settings, now, gate), services, capacity)
+        if self._gate is not None:
+            self._budget_metrics.update(self._gate.budget)
 
         changed = self._record_changes(decisions)
         self._hot_state.put_decisions(

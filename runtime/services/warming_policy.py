@@ -11,8 +11,11 @@ A decision has to be in place before its minute starts, but the minutes since th
 are not known yet. Each pass therefore decides on a throw-away copy of the policy, advanced over
 those minutes as if they were silent (`runtime.warming.deployed.decide_ahead`: a function invoked in
 them is warm anyway, Knative keeps its pod through the autoscaler's stable window). A function is
-warm when the copy loads it in the current minute or the next one. `isf simulate` scores this
-one-minute-behind policy as `predictive-deployed`.
+warm when the copy loads it in the current minute, or in the next one when no later pass comes
+before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
+:00, with the same data, keeps it and leaves the minute after to the next pass). `isf simulate`
+scores this one-minute-behind policy as `predictive-deployed`; `isf loop` measures it on the
+simulated cluster.
 
 A function that appears is added with no history, as if it had been tracked all along and never
 invoked. When no invocation has been stored for `warming.stale_after_minutes`, an ingest outage
@@ -32,6 +35,7 @@ from sqlalchemy import Engine, func, select
 from runtime.settings import RuntimeSettings
 from runtime.store.invocations import invocation_matrix
 from runtime.store.schema import Invocation
+from runtime.warming.budget import BudgetController
 from runtime.warming.deployed import decide_ahead
 from runtime.warming.policy import AppProfile
 from runtime.warming.predictive import PredictiveWarming, make_predictive_policy
@@ -49,11 +53,13 @@ class GateDecision:
     loaded_next: bool
     probability_now: float
     probability_next: float
+    covers_next: bool = True
+    """Whether this pass decides the next minute (no later pass comes before it begins)."""
 
     @property
     def loaded(self) -> bool:
-        """Keep the function warm: it is loaded in the current minute or the next."""
-        return self.loaded_now or self.loaded_next
+        """Keep the function warm: loaded in the current minute, or in the next one this pass decides."""
+        return self.loaded_now or (self.covers_next and self.loaded_next)
 
 
 class LivePredictiveGate:
@@ -64,6 +70,11 @@ class LivePredictiveGate:
         self._policy: PredictiveWarming | None = None
         self._index: dict[str, int] = {}
         self._next: datetime | None = None  # the first minute the policy has not yet observed
+
+    @property
+    def budget(self) -> BudgetController | None:
+        """The live policy's budget controller: its spend, accrued budget and current cold-start price."""
+        return None if self._policy is None else self._policy.budget
 
     @property
     def observed_until(self) -> datetime | None:
@@ -89,9 +100,11 @@ class LivePredictiveGate:
         assert self._next is not None
         unseen = max(0, int((current - self._next) / _MINUTE))
         (loaded_now, p_now), (loaded_next, p_next) = decide_ahead(policy, unseen, 2)
+        # The next pass runs `interval` from now: if that is before the next minute, it decides that minute.
+        covers_next = (now - current).total_seconds() + warming.interval >= 60
         return {
             function_id: GateDecision(
-                bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row])
+                bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row]), covers_next
             )
             for function_id, row in self._index.items()
         }

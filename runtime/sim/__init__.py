@@ -1,10 +1,11 @@
-"""Trace-driven simulation of warming policies (ARCHITECTURE.md, "Simulation semantics")."""
+"""Trace-driven simulation of warming policies (docs/architecture.md, "Simulation semantics")."""
 
-from runtime.sim.instances import InstanceOutcome, PoolPolicy, account, needed_instances, replay_pool
-from runtime.sim.registry import SHIPPED, make_policy
-from runtime.sim.replay import AppOutcome, replay, score
+from runtime.sim.instances import InstanceOutcome, account, replay_pool
+from runtime.sim.policies import SHIPPED, make_policy
+from runtime.sim.replay import AppOutcome, app_profile, replay, score
 from runtime.sim.report import PolicyKind, PolicyResult, SimulationReport
 from runtime.sim.simulation import simulate
+from runtime.warming.policy import needed_instances
 
 __all__ = [
     "SHIPPED",
@@ -12,9 +13,9 @@ __all__ = [
     "InstanceOutcome",
     "PolicyKind",
     "PolicyResult",
-    "PoolPolicy",
     "SimulationReport",
     "account",
+    "app_profile",
     "make_policy",
     "needed_instances",
     "replay",

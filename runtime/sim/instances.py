@@ -1,6 +1,6 @@
-"""Instance-level accounting (warm pools) and the interface of a pool policy.
+"""Instance-level accounting (warm pools) of a pool policy (`runtime.warming.policy.PoolPolicy`).
 
-ARCHITECTURE.md: needed instances per minute = ceil(count x average duration / 60 s) (at least one
+docs/architecture.md: needed instances per minute = ceil(count x average duration / 60 s) (at least one
 in a minute with any invocation); cold starts = needed above warm; idle instance-minutes = warm above
 needed.
 
@@ -21,35 +21,15 @@ keep-alive holds instances, it does not add any.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from runtime.warming.policy import AppProfile, Counts
+from runtime.warming.policy import AppProfile, Counts, PoolPolicy
 
 Matrix = npt.NDArray[np.int64]
-
-
-class PoolPolicy(ABC):
-    """Decides, before each minute, how many instances of each application are warm in it."""
-
-    name: str
-    sees_future: bool = False
-
-    @abstractmethod
-    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
-        """Start a new replay; `future` (apps x minutes) is given only when `sees_future`."""
-
-    @abstractmethod
-    def warm_next(self) -> Counts:
-        """Warm instances per app (int64 >= 0) for the coming minute, from what `observe` showed."""
-
-    @abstractmethod
-    def observe(self, counts: Counts) -> None:
-        """Reveal the invocation counts (one per app) of the minute that just ended."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +39,6 @@ class InstanceOutcome:
     needed_instance_minutes: Counts
     cold_starts: Counts
     idle_instance_minutes: Counts
-
-
-def needed_instances(counts: Matrix, duration_ms: npt.NDArray[np.float64]) -> Matrix:
-    """Instances each minute needs: ceil(count x duration / 60 s), at least one when invoked."""
-    busy = np.ceil(counts * (duration_ms[:, None] / 60_000.0)).astype(np.int64)
-    return np.where(counts > 0, np.maximum(busy, 1), 0)
 
 
 def warm_from_loaded(loaded: npt.NDArray[np.bool_], needed: Matrix) -> Matrix:

@@ -1,4 +1,4 @@
-"""App-level replay of a trace through a warming policy, exactly as ARCHITECTURE.md specifies.
+"""App-level replay of a trace through a warming policy, exactly as docs/architecture.md specifies.
 
 Before minute t the policy (seeing only minutes < t) says which apps are loaded in t. An invocation
 minute that is not loaded is one cold start (its other invocations are warm) and loads the app for
@@ -13,11 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from runtime.traces.trace import Trace
 from runtime.warming.policy import AppProfile, Counts, WarmingPolicy
 
 Matrix = npt.NDArray[np.int64]
 Schedule = npt.NDArray[np.bool_]
 """apps x minutes: whether each app was loaded before each minute began."""
+
+
+def app_profile(trace: Trace) -> AppProfile:
+    """The static facts a warming policy may know about each row of `trace`."""
+    return AppProfile(memory_mb=trace.memory_mb.copy(), duration_ms=trace.duration_ms.copy())
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,17 @@ from collections.abc import Callable, Sequence
 
 from runtime.settings import RuntimeSettings
 from runtime.sim.instances import (
-    PoolPolicy,
     account,
     loaded_from_warm,
-    needed_instances,
     replay_pool,
     warm_from_loaded,
 )
-from runtime.sim.registry import Policy, make_policy
-from runtime.sim.replay import replay, score
+from runtime.sim.policies import Policy, make_policy
+from runtime.sim.replay import app_profile, replay, score
 from runtime.sim.report import PolicyKind, PolicyResult, SimulationReport, summarise
 from runtime.traces.trace import Trace
 from runtime.warming.baselines import FixedKeepAlive
+from runtime.warming.policy import PoolPolicy, needed_instances
 
 Progress = Callable[[str, int, int], None]
 """Called as (policy name, minutes replayed, total minutes) while a policy runs."""
@@ -34,7 +33,7 @@ def simulate(
 ) -> SimulationReport:
     """Replay the trace (aggregated per app) through each policy, in order."""
     apps = trace.by_app()
-    counts, profile = apps.counts, apps.profile()
+    counts, profile = apps.counts, app_profile(apps)
     needed = needed_instances(counts, apps.duration_ms)
     baseline = score(counts, replay(counts, profile, FixedKeepAlive(10)), apps.memory_mb)
     fixed10_waste = float(baseline.wasted_memory_mb_minutes.sum())

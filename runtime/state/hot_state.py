@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisClusterException, RedisError
 
+from runtime.contract import metrics
 from runtime.state.client import RedisClient, connect_redis
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,8 @@ class HotState:
         self._prefix = prefix
         self._retry_after_s = retry_after_s
         self._down_until = 0.0
-        self._up = Gauge("isf_redis_up", "1 if Redis answered the last call, 0 if degraded", registry=registry)
-        self._errors = Counter(
-            "isf_redis_errors", "Redis calls that failed (services fell back)", ["operation"], registry=registry
-        )
+        self._up = metrics.REDIS_UP.gauge(registry)
+        self._errors = metrics.REDIS_ERRORS.counter(registry)
         self._up.set(1 if self.configured else 0)
 
     @classmethod
@@ -126,17 +125,22 @@ class HotState:
 
         Fails open: with Redis down, nothing is rate limited (ingest matters more than the limit).
         """
+        hits = self.hits(subject, window_s)
+        return hits is None or hits <= limit
+
+    def hits(self, subject: str, window_s: int = 60) -> int | None:
+        """Count one event for `subject` in the current fixed window; its count so far, None if Redis is unavailable."""
         window = int(time.time() // window_s)
         key = self._key("rate", f"{subject}:{window}")
 
-        def count(client: RedisClient) -> bool:
+        def count(client: RedisClient) -> int:
             pipeline = client.pipeline(transaction=False)
             pipeline.incr(key)
             pipeline.expire(key, window_s * 2)
             hits, _ = pipeline.execute()
-            return int(hits) <= limit
+            return int(hits)
 
-        return self._call("rate_limit", count, True)
+        return self._call("rate_limit", count, None)
 
     def clear(self) -> None:
         """Delete every key under this prefix (tests and operators resetting a namespace)."""

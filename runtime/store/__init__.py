@@ -4,7 +4,8 @@ Services never hold sessions: they call e.g. `record_invocations(engine, source,
 `latest_forecast(engine, function_id)`; each function owns its transaction.
 """
 
-from runtime.store.actuation import (
+from runtime.store.cost import FunctionCost, warm_pool_costs
+from runtime.store.decisions import (
     Actuation,
     PoolDecision,
     TierPlacement,
@@ -16,7 +17,6 @@ from runtime.store.actuation import (
     record_decisions,
     record_placements,
 )
-from runtime.store.cost import FunctionCost, warm_pool_costs
 from runtime.store.engine import DEFAULT_DATABASE_URL, DatabaseUrlError, open_engine
 from runtime.store.forecasts import Forecast, latest_forecast, latest_forecasts, record_forecasts
 from runtime.store.functions import (
@@ -36,7 +36,7 @@ from runtime.store.invocations import (
     record_invocations,
 )
 from runtime.store.migrate import current_revision, downgrade, upgrade
-from runtime.store.registry import ModelVersionExists, RegisteredModel, get_model, list_models, register_model
+from runtime.store.models import ModelVersionExists, RegisteredModel, get_model, list_models, register_model
 from runtime.store.schema import AuditOutcome
 
 __all__ = [

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from runtime.settings import CostSettings
-from runtime.store.actuation import current_pools
+from runtime.store.decisions import current_pools
 from runtime.store.schema import Function
 
 # Memory assumed for a function whose size was never reported (Knative's common 128 MiB request).

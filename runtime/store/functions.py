@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 from runtime.store.invocations import ensure_functions
 from runtime.store.schema import Duration, Function
 from runtime.store.upsert import insert_for
@@ -101,3 +101,14 @@ def average_durations(engine: Engine) -> dict[str, float]:
     with Session(engine) as session:
         query = select(Duration.function_id, func.avg(Duration.average_ms)).group_by(Duration.function_id)
         return {function_id: float(average) for function_id, average in session.execute(query)}
+
+
+def delete_function(engine: Engine, function_id: str) -> bool:
+    """Delete a function and everything stored about it (invocations, durations, forecasts, decisions,
+    placements); False if it is unknown. The audit log keeps its rows: it is never rewritten."""
+    from runtime.store.schema import Invocation, Placement, Prediction, WarmPoolDecision
+
+    with engine.begin() as connection:
+        for table in (Invocation, Duration, Prediction, WarmPoolDecision, Placement):
+            connection.execute(delete(table).where(table.function_id == function_id))
+        return connection.execute(delete(Function).where(Function.id == function_id)).rowcount > 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,8 +11,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import psycopg
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from runtime.store.errors import WRITE_CONFLICT_RETRIES, is_write_conflict
 from runtime.store.schema import Function, Invocation, to_utc
 from runtime.store.upsert import insert_for
 
@@ -37,14 +40,27 @@ def ensure_functions(connection: Connection, function_ids: Iterable[str]) -> Non
 
 
 def record_invocations(engine: Engine, source: str, records: Sequence[InvocationRecord]) -> int:
-    """Upsert `records` from `source` in one transaction; a replay overwrites rather than adds. Returns the count."""
+    """Upsert `records` from `source` in one transaction; a replay overwrites rather than adds. Returns the count.
+
+    Rows are written in (function_id, minute) order, so concurrent batches on overlapping keys lock
+    rows in the same order and cannot deadlock each other; a transaction that still loses a race
+    (deadlock or serialization failure) is retried up to `WRITE_CONFLICT_RETRIES` times.
+    """
     latest = {(record.function_id, record.minute): record for record in records}  # last one in a batch wins
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            _copy_then_merge(connection, source, latest.values())
-        else:
-            ensure_functions(connection, (record.function_id for record in latest.values()))
-            _insert_on_conflict(connection, source, latest.values())
+    ordered = [latest[key] for key in sorted(latest)]  # aware datetimes compare as instants
+    for attempt in range(WRITE_CONFLICT_RETRIES + 1):
+        try:
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    _copy_then_merge(connection, source, ordered)
+                else:
+                    ensure_functions(connection, (record.function_id for record in ordered))
+                    _insert_on_conflict(connection, source, ordered)
+            break
+        except DBAPIError as error:
+            if attempt == WRITE_CONFLICT_RETRIES or not is_write_conflict(error):
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # jitter: the two writers do not retry in step
     return len(records)
 
 
@@ -87,11 +103,13 @@ def _copy_then_merge(connection: Connection, source: str, records: Iterable[Invo
         # Same exception type as every other statement, so callers handle one kind of outage.
         raise OperationalError(statement, None, error) from error
     connection.exec_driver_sql(
-        "INSERT INTO functions (id) SELECT DISTINCT function_id FROM invocations_staging ON CONFLICT DO NOTHING"
+        "INSERT INTO functions (id) SELECT DISTINCT function_id FROM invocations_staging "
+        "ORDER BY function_id ON CONFLICT DO NOTHING"
     )
     connection.exec_driver_sql(
         "INSERT INTO invocations (function_id, minute, source, count, duration_ms_avg) "
         "SELECT function_id, minute, %(source)s, count, duration_ms_avg FROM invocations_staging "
+        "ORDER BY function_id, minute "  # the lock order every writer shares
         "ON CONFLICT (function_id, minute, source) "
         "DO UPDATE SET count = excluded.count, duration_ms_avg = excluded.duration_ms_avg",
         {"source": source},

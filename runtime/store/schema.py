@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 # Stable constraint names keep Alembic migrations reproducible across PostgreSQL and SQLite.
 NAMING_CONVENTION = {

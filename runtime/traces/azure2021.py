@@ -16,6 +16,8 @@ from runtime.traces.tables import numeric_block, read_table, require_columns, te
 from runtime.traces.trace import PERCENTILES, Trace
 
 COLUMNS = ("app", "func", "end_timestamp", "duration")
+MAX_TRACE_SECONDS = 31 * 24 * 3600
+"""The longest trace binned (the 2021 trace spans 14 days); a later timestamp is a malformed cell."""
 MEDIAN_APP_MEMORY_MB = 150.0
 """ATC'20 reports a median app allocation of about 150 MB; the 2021 trace records no memory."""
 
@@ -29,7 +31,9 @@ def load_azure2021(path: str | Path, *, memory_mb: float = MEDIAN_APP_MEMORY_MB)
         raise TraceFormatError(file, "no invocation rows")
     apps = np.array(text_column(frame, file, "app"), dtype=object)
     funcs = np.array(text_column(frame, file, "func"), dtype=object)
-    end, duration = numeric_block(frame, file, ["end_timestamp", "duration"], integer=False).T
+    end, duration = numeric_block(
+        frame, file, ["end_timestamp", "duration"], integer=False, maximum=MAX_TRACE_SECONDS
+    ).T
     started = end - duration
     if (started < 0).any():
         row = int(np.flatnonzero(started < 0)[0])

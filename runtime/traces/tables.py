@@ -15,6 +15,8 @@ import pandas as pd
 from runtime.traces.errors import TraceFormatError
 
 _PANDAS_LINE = re.compile(r"line (\d+)")
+MAX_INTEGER = 2**53
+"""The largest integer cell accepted: counts are read as float64, which holds integers exactly up to 2**53."""
 
 
 def read_table(path: Path, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
@@ -62,9 +64,17 @@ def text_column(frame: pd.DataFrame, path: Path, column: str) -> tuple[str, ...]
 
 
 def numeric_block(
-    frame: pd.DataFrame, path: Path, columns: list[str], *, integer: bool, minimum: float = 0.0
+    frame: pd.DataFrame,
+    path: Path,
+    columns: list[str],
+    *,
+    integer: bool,
+    minimum: float = 0.0,
+    maximum: float | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Rows x columns of finite numbers >= `minimum` (integers when `integer`), as float64."""
+    """Rows x columns of finite numbers in [`minimum`, `maximum`] (integers <= `MAX_INTEGER` when `integer`)."""
+    if maximum is None and integer:
+        maximum = MAX_INTEGER
     block = frame[columns]
     if not all(pd.api.types.is_numeric_dtype(block[c]) for c in columns):
         block = block.apply(pd.to_numeric, errors="coerce")
@@ -77,11 +87,25 @@ def numeric_block(
     if not bad.any():
         bad = values < minimum
         reason = f"is below {minimum:g}"
+    if not bad.any() and maximum is not None:
+        bad = values > maximum
+        reason = f"is above {maximum:.0f}" if integer else f"is above {maximum:g}"
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raw = frame[columns[col]].iloc[row]
-        raise TraceFormatError(path, f"value {raw!r} {reason}", line=int(row) + 2, column=columns[col])
+        raise TraceFormatError(path, f"value {_cell(raw)} {reason}", line=int(row) + 2, column=columns[col])
     return values
+
+
+def _cell(raw: object) -> str:
+    """A cell as its file spelled it: `-5`, `'x'`, `''`; never numpy's `np.int64(-5)`."""
+    if isinstance(raw, np.generic):
+        raw = raw.item()
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return "''"
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < MAX_INTEGER:
+        return str(int(raw))
+    return repr(raw) if isinstance(raw, str) else str(raw)
 
 
 def _line(mask: pd.Series) -> int:

@@ -9,8 +9,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from runtime.warming.policy import AppProfile
-
 PERCENTILES = (0, 1, 25, 50, 75, 99, 100)
 """The duration percentiles the Azure 2019 trace publishes per function."""
 
@@ -89,10 +87,6 @@ class Trace:
     @property
     def n_minutes(self) -> int:
         return int(self.counts.shape[1])
-
-    def profile(self) -> AppProfile:
-        """The static facts a warming policy may know about each row."""
-        return AppProfile(memory_mb=self.memory_mb.copy(), duration_ms=self.duration_ms.copy())
 
     def window(self, start: int, stop: int) -> Trace:
         """The same functions restricted to columns `start:stop` (0-based, like a slice)."""

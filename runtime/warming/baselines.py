@@ -1,6 +1,6 @@
 """Baseline warming policies: fixed keep-alive, the ATC'20 hybrid histogram, and the oracle.
 
-All three are window policies (ARCHITECTURE.md): after an invocation in minute t the policy picks a
+All three are window policies (docs/architecture.md): after an invocation in minute t the policy picks a
 pre-warm window `pw` and keep-alive `ka`, and the app is loaded in minutes t+max(pw,1) … t+pw+ka.
 The latest invocation's window replaces any earlier one.
 """

@@ -24,6 +24,7 @@ class OnlineLogistic:
         self,
         prior: Floats,
         *,
+        prior_bias: float = 0.0,
         capacity: int,
         window: int,
         l2: float = 1.0,
@@ -36,7 +37,7 @@ class OnlineLogistic:
             )
         if l2 <= 0:
             raise ValueError(f"calibration l2 penalty must be positive, got {l2}")
-        self._prior = np.append(np.asarray(prior, dtype=np.float64), 0.0)  # last entry: the bias
+        self._prior = np.append(np.asarray(prior, dtype=np.float64), prior_bias)  # last entry: the bias
         self.weights = self._prior.copy()
         self.l2 = l2
         self.newton_steps = newton_steps

@@ -47,15 +47,19 @@ class IngestLagged(WarmingPolicy):
         del future  # causal
         self.policy.reset(profile)
         self._pending: Counts | None = None  # the minute just ended, not yet stored
+        self._pending_loaded: Mask | None = None  # what was warm in it
+        self._loaded: Mask = np.zeros(profile.n_apps, dtype=np.bool_)
 
     def loaded_next(self) -> Mask:
         [(loaded, _)] = decide_ahead(self.policy, 0 if self._pending is None else 1, 1)
         if self._pending is not None:
             loaded = loaded | (self._pending > 0)  # the pod of a just-invoked app is still up
+        self._loaded = loaded
         return loaded
 
     def observe(self, counts: Counts) -> None:
         if self._pending is not None:  # the previous minute is stored now: the policy learns it
             self.policy.probability_next()
-            self.policy.observe(self._pending)
+            self.policy.observe(self._pending, loaded=self._pending_loaded)  # its budget books what was warm
         self._pending = counts.copy()
+        self._pending_loaded = self._loaded

@@ -23,8 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime.settings import PoolSettings
-from runtime.sim.instances import PoolPolicy, needed_instances
-from runtime.warming.policy import AppProfile, Counts
+from runtime.warming.policy import AppProfile, Counts, PoolPolicy, needed_instances
 
 Ints = npt.NDArray[np.int64]
 

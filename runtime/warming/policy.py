@@ -1,4 +1,5 @@
-"""The interface every app-level warming policy implements, vectorised across applications.
+"""The interfaces warming policies implement, vectorised across applications: app-level (`WarmingPolicy`,
+which apps are loaded) and instance-level (`PoolPolicy`, how many instances of each are warm).
 
 The simulator (and the warming service) drive a policy minute by minute: before minute `t` it asks
 `loaded_next()` (which apps are loaded in `t`), then reveals minute `t`'s counts with `observe()`.
@@ -47,3 +48,28 @@ class WarmingPolicy(ABC):
     @abstractmethod
     def observe(self, counts: Counts) -> None:
         """Reveal the invocation counts (one per app) of the minute that just ended."""
+
+
+class PoolPolicy(ABC):
+    """Decides, before each minute, how many instances of each application are warm in it."""
+
+    name: str
+    sees_future: bool = False
+
+    @abstractmethod
+    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
+        """Start a new replay; `future` (apps x minutes) is given only when `sees_future`."""
+
+    @abstractmethod
+    def warm_next(self) -> Counts:
+        """Warm instances per app (int64 >= 0) for the coming minute, from what `observe` showed."""
+
+    @abstractmethod
+    def observe(self, counts: Counts) -> None:
+        """Reveal the invocation counts (one per app) of the minute that just ended."""
+
+
+def needed_instances(counts: npt.NDArray[np.int64], duration_ms: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Instances each minute needs: ceil(count x duration / 60 s), at least one when invoked."""
+    busy = np.ceil(counts * (duration_ms[:, None] / 60_000.0)).astype(np.int64)
+    return np.where(counts > 0, np.maximum(busy, 1), 0)

@@ -17,9 +17,8 @@ from runtime.predictor.base import Forecaster
 from runtime.predictor.baselines import MovingAverageForecaster
 from runtime.predictor.concurrency import expected_concurrency
 from runtime.settings import RuntimeSettings, WarmingSettings
-from runtime.sim.instances import PoolPolicy
 from runtime.warming.instance_pool import TrailingCostPool
-from runtime.warming.policy import AppProfile, Counts, WarmingPolicy
+from runtime.warming.policy import AppProfile, Counts, PoolPolicy, WarmingPolicy
 from runtime.warming.predictive import make_predictive_policy
 
 

@@ -1,10 +1,15 @@
 """The predictive warming policy: load an app in a minute when its expected cold-start cost beats idling.
 
 Each minute, for every app, P = P(invocation in the next minute) comes from the causal signals of
-`signals.py` (idle-time hazard, wall-clock phase, gap echoes, recent activity), weighed by a pooled
-logistic model refitted online on every app's past minutes (`calibration.py`). The app is loaded when
+`signals.py` and `recurrence.py` (idle-time hazard, wall-clock phase, gap echoes, earlier lags, the
+common gap, survival, recent rates), weighed by a logistic model trained on a population of apps
+(`population.py`) and fine-tuned online on every app's past minutes (`calibration.py`). The app is
+loaded when
 
     P x cold-start cost - (1 - P) x idle memory cost > cost threshold
+
+where the cold-start cost is priced online to keep the wasted memory within `warming.budget`
+(`budget.py`).
 
 which pre-warms before predicted invocations (a timer's hazard and phase spike at its tick) and keeps alive
 exactly while the expected saving pays for the memory. Loading one minute never commits the next, so
@@ -19,9 +24,12 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from runtime.settings import RuntimeSettings
+from runtime.settings import RuntimeSettings, WarmingBudget
+from runtime.warming.budget import BudgetController
 from runtime.warming.calibration import OnlineLogistic
 from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
+from runtime.warming.population import PopulationModel, population_features, shipped_model
+from runtime.warming.recurrence import RecurrenceEvidence
 from runtime.warming.signals import FEATURE_NAMES, Floats, Ints, InvocationSignals
 
 _SECONDS_PER_MINUTE = 60.0
@@ -34,7 +42,9 @@ class ProbabilityModel(StrEnum):
     HAZARD = "hazard"
     """The per-app idle-time hazard alone."""
     CALIBRATED = "calibrated"
-    """All `signals.py` evidence, weighed by a pooled logistic model refitted online."""
+    """All `signals.py` evidence, weighed by a pooled logistic model refitted online from the hazard alone."""
+    POPULATION = "population"
+    """`signals.py` and `recurrence.py` evidence, weighed by the shipped population model, fine-tuned online."""
 
 
 class PredictiveConfig(BaseModel):
@@ -64,7 +74,15 @@ class PredictiveConfig(BaseModel):
         ),
     ] = 10.0
 
-    probability_model: ProbabilityModel = ProbabilityModel.CALIBRATED
+    budget: WarmingBudget | None = Field(
+        default=None, description="price cold starts online to keep wasted memory within this (None: fixed price)"
+    )
+    probability_model: ProbabilityModel = ProbabilityModel.POPULATION
+    fine_tune: bool = Field(
+        default=False,
+        description="refit the logistic weights online on the served apps (the calibrated model always does);"
+        " off for the population model: it cost 0-10 % more cold starts on the bundled traces (docs/warming.md)",
+    )
     refit_every_minutes: Annotated[
         int, Field(ge=1, description="minutes between refits of the pooled logistic model")
     ] = 60
@@ -88,6 +106,7 @@ class PredictiveConfig(BaseModel):
             "memory_gb_second_usd": settings.cost.memory_gb_second_usd,
             "cost_threshold_usd_per_hour": settings.warming.keep_alive.cost_threshold,
             "horizon_minutes": settings.warming.keep_alive.max_minutes,
+            "budget": settings.warming.budget,
         }
         return cls.model_validate({**prices, **knobs})
 
@@ -97,8 +116,9 @@ class PredictiveWarming(WarmingPolicy):
 
     name = "predictive"
 
-    def __init__(self, config: PredictiveConfig):
+    def __init__(self, config: PredictiveConfig, model: PopulationModel | None = None):
         self.config = config
+        self._model = model  # None: the shipped artifact, loaded when first needed
 
     def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
         del future  # causal: never given the future
@@ -107,15 +127,35 @@ class PredictiveWarming(WarmingPolicy):
         self.set_memory(profile.memory_mb)
         self._threshold_usd = cfg.cost_threshold_usd_per_hour / 60.0
         self.signals = InvocationSignals(n, cfg.horizon_minutes, cfg.prior_strength)
-        hazard_only = np.zeros(len(FEATURE_NAMES))
-        hazard_only[FEATURE_NAMES.index("hazard")] = 1.0
+        self.recurrence: RecurrenceEvidence | None = None
+        if cfg.probability_model is ProbabilityModel.POPULATION:
+            if self._model is None:
+                self._model = shipped_model()
+            self.recurrence = RecurrenceEvidence(n, cfg.horizon_minutes)
+            prior, prior_bias = self._model.weights, self._model.bias
+        else:
+            prior, prior_bias = np.zeros(len(FEATURE_NAMES)), 0.0
+            prior[FEATURE_NAMES.index("hazard")] = 1.0  # the hazard alone until data says otherwise
+        self._learns = cfg.probability_model is ProbabilityModel.CALIBRATED or (
+            cfg.probability_model is ProbabilityModel.POPULATION and cfg.fine_tune
+        )
         self.calibrator = OnlineLogistic(
-            hazard_only,
-            capacity=cfg.calibration_rows,
+            prior,
+            prior_bias=prior_bias,
+            # A model that never refits needs no rows: the deployed policy copies it every minute.
+            capacity=cfg.calibration_rows if self._learns else cfg.calibration_window_minutes,
             window=cfg.calibration_window_minutes,
             l2=cfg.calibration_l2,
         )
+        self.budget = (
+            None
+            if cfg.budget is None
+            else BudgetController(
+                cfg.budget, cold_start_usd=cfg.cold_start_usd, memory_gb_second_usd=cfg.memory_gb_second_usd, n_apps=n
+            )
+        )
         self._asked: tuple[Ints, Floats] | None = None
+        self._decided: Mask | None = None
 
     def set_memory(self, memory_mb: Floats) -> None:
         """Each app's memory (MB), which prices its idle minutes."""
@@ -124,6 +164,10 @@ class PredictiveWarming(WarmingPolicy):
     def add_apps(self, memory_mb: Floats) -> None:
         """Start deciding for more apps (one per entry of `memory_mb`), never invoked so far."""
         self.signals.add_apps(len(memory_mb))
+        if self.recurrence is not None:
+            self.recurrence.add_apps(len(memory_mb))
+        if self.budget is not None:
+            self.budget.add_apps(len(memory_mb))
         self.set_memory(np.concatenate([self._memory_mb, memory_mb]))
 
     def probability_next(self) -> Floats:
@@ -133,7 +177,11 @@ class PredictiveWarming(WarmingPolicy):
         if self.config.probability_model is ProbabilityModel.HAZARD:
             p[apps] = self.signals.hazard.probability(apps, since)
             return p
-        features = self.signals.features(apps, since)
+        if self.recurrence is not None:
+            assert self._model is not None
+            features = population_features(self.signals, self.recurrence, apps, since)[:, self._model.columns]
+        else:
+            features = self.signals.features(apps, since)
         self._asked = (apps, features)
         p[apps] = self.calibrator.probability(features)
         return p
@@ -143,20 +191,34 @@ class PredictiveWarming(WarmingPolicy):
         cfg = self.config
         p = self.probability_next()
         rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
-        saving = p * cfg.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
-        return (p > 0) & (saving > self._threshold_usd), p
+        saving = p * self.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
+        self._decided = (p > 0) & (saving > self._threshold_usd)
+        return self._decided, p
+
+    @property
+    def cold_start_usd(self) -> float:
+        """The cold-start price of the coming minute's decisions: the budget's, else the configured one."""
+        return self.config.cold_start_usd if self.budget is None else self.budget.cold_start_usd
 
     def loaded_next(self) -> Mask:
         return self.decide_next()[0]
 
-    def observe(self, counts: Counts) -> None:
-        if self._asked is not None:  # what was predicted becomes training data, labelled by what happened
-            apps, features = self._asked
-            self.calibrator.add(features, counts[apps] > 0)
+    def observe(self, counts: Counts, loaded: Mask | None = None) -> None:
+        """Reveal the minute's counts; `loaded` is what was actually warm in it (default: this policy's decision)."""
+        if self.budget is not None:
+            if loaded is None:
+                loaded = self._decided if self._decided is not None else self.decide_next()[0]
+            self.budget.record(loaded, counts, self._memory_mb)
+        self._decided = None
+        if self._asked is not None:
+            if self._learns:  # what was predicted becomes training data, labelled by what happened
+                apps, features = self._asked
+                self.calibrator.add(features, counts[apps] > 0)
             self._asked = None
         self.signals.observe(counts)
-        calibrated = self.config.probability_model is ProbabilityModel.CALIBRATED
-        if calibrated and self.signals.t % self.config.refit_every_minutes == 0:
+        if self.recurrence is not None:
+            self.recurrence.observe(counts > 0)
+        if self._learns and self.signals.t % self.config.refit_every_minutes == 0:
             self.calibrator.refit()
 
 

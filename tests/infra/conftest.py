@@ -46,11 +46,18 @@ KNOWN_CRD_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("monitoring.coreos.com/v1", "PrometheusRule"),
         ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
         ("postgresql.cnpg.io/v1", "Cluster"),
+        ("redis.redis.opstreelabs.in/v1beta2", "RedisCluster"),
         ("opentelemetry.io/v1beta1", "OpenTelemetryCollector"),
         ("opentelemetry.io/v1alpha1", "Instrumentation"),
         ("jaegertracing.io/v1", "Jaeger"),
         ("networking.istio.io/v1", "Gateway"),
         ("security.istio.io/v1", "PeerAuthentication"),
+        # The application systems (issue 12, components/apps/); their bodies: tests/infra/test_apps.py.
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("networking.istio.io/v1alpha3", "EnvoyFilter"),
+        ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler"),
+        ("serving.kserve.io/v1beta1", "InferenceService"),
     }
 )
 

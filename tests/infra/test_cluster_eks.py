@@ -12,6 +12,7 @@ from components.cluster.aws_network import NatMode, subnet_plan
 from components.cluster.eks import GPU_AMI, EksCluster, EksClusterArgs
 from components.cluster.nvidia import DEVICE_PLUGIN_CHART
 from infra.mocks import Records, is_secret, run_program
+from tests.support.upstream import unknown_chart_paths
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
@@ -103,7 +104,7 @@ def test_the_dedicated_edge_pool_is_tainted_for_its_tier(staging: Records) -> No
 
 
 def test_the_nvidia_device_plugin_is_a_pinned_chart_on_the_clusters_own_provider(staging: Records) -> None:
-    release = staging.one("kubernetes:helm.sh/v4:Chart")
+    release = staging.one("kubernetes:helm.sh/v4:Chart", "isf-nvidia-device-plugin")
     assert (release.inputs["chart"], release.inputs["version"]) == (
         DEVICE_PLUGIN_CHART.chart,
         DEVICE_PLUGIN_CHART.version,
@@ -120,7 +121,24 @@ def test_the_nvidia_device_plugin_is_a_pinned_chart_on_the_clusters_own_provider
 def test_no_gpu_pool_means_no_gpu_group_and_no_device_plugin() -> None:
     records, _ = _run(EksClusterArgs(region="us-east-1", gpu_pool=None))
     assert "isf-gpu-pool" not in {g.name for g in records.of_type(NODE_GROUP)}
-    assert not records.of_type("kubernetes:helm.sh/v4:Chart")
+    assert [c.name for c in records.of_type("kubernetes:helm.sh/v4:Chart")] == ["isf-cluster-autoscaler"]
+
+
+def test_the_device_plugin_writes_only_keys_of_the_pinned_chart() -> None:
+    from components.cluster.nvidia import device_plugin_values
+    from tests.support.upstream import chart_values
+
+    assert DEVICE_PLUGIN_CHART.version == "0.20.0"
+    defaults = chart_values("nvidia-device-plugin", DEVICE_PLUGIN_CHART.version)
+    assert unknown_chart_paths(device_plugin_values(), defaults) == []
+
+
+def test_eks_add_ons_adopt_the_self_managed_aws_node_on_create_instead_of_failing(staging: Records) -> None:
+    # EKS ships aws-node (vpc-cni) unmanaged; creating the add-on over it conflicts unless told to overwrite.
+    for addon in staging.of_type("aws:eks/addon:Addon"):
+        assert addon.inputs["resolveConflictsOnCreate"] == "OVERWRITE", addon.name
+        assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE", addon.name
+    assert {a.inputs["addonName"] for a in staging.of_type("aws:eks/addon:Addon")} >= {"vpc-cni"}
 
 
 def test_the_kubeconfig_is_a_secret_that_authenticates_through_aws_eks_get_token() -> None:
@@ -141,7 +159,7 @@ def test_the_kubeconfig_is_a_secret_that_authenticates_through_aws_eks_get_token
         ({"availability_zones": ["us-east-1a"]}, "at least 2 zones"),
         ({"availability_zones": ["eu-west-1a", "eu-west-1b"]}, "not in region us-east-1"),
         ({"vpc_cidr": "10.0.0.0/24"}, "/16 to /20"),
-        ({"admin_principal_arns": ["admin"]}, "must be IAM role or user ARNs"),
+        ({"admin_principal_arns": ["admin"]}, "must be an IAM role or user ARN"),
         ({"kubernetes_version": "133"}, "kubernetes_version"),
     ],
 )

@@ -54,3 +54,14 @@ def test_a_missing_kubeconfig_file_is_named(tmp_path: Path) -> None:
 def test_an_unknown_context_is_named_with_the_ones_available() -> None:
     with pytest.raises(KubeconfigError, match="context 'prod' is not in .*'lab', 'lab-admin'"):
         load_kubeconfig(ExistingClusterArgs(kubeconfig=KUBECONFIG, context="prod"))
+
+
+def test_the_component_reports_a_bad_kubeconfig_as_an_input_property_error_naming_the_key(tmp_path: Path) -> None:
+    from pulumi.errors import InputPropertiesError
+
+    from infra.mocks import run_program
+
+    args = ExistingClusterArgs(kubeconfig=str(tmp_path / "nope"))
+    with pytest.raises(InputPropertiesError, match="does not exist") as raised:
+        run_program(lambda: ExistingCluster("lab", args))
+    assert [e["property_path"] for e in raised.value.errors or []] == ["kubeconfig"]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from components.cluster.gke import GkeCluster, GkeClusterArgs
 from components.cluster.node_pools import GKE_MACHINE_TYPES, TierPool
 from infra.mocks import Records, is_secret, run_program
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
 
@@ -89,7 +89,7 @@ def test_the_kubeconfig_is_secret_and_uses_the_gke_auth_plugin(gke: tuple[Record
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"pods_cidr": "10.10.0.0/16"}, "node_cidr \\(10.10.0.0/20\\) overlaps pods_cidr"),
+        ({"pods_cidr": "10.10.0.0/16"}, "subnet_cidr \\(10.10.0.0/20\\) overlaps pods_cidr"),
         ({"master_cidr": "172.16.0.0/24"}, "master_cidr must be a /28"),
         ({"zones": ["us-east1-b"]}, "not in region europe-west1"),
         (
@@ -110,3 +110,26 @@ def test_bad_gke_args_fail_at_construction_saying_what_to_change(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         GkeClusterArgs.model_validate({"project": "p", "region": "europe-west1", **changes})
+
+
+def test_the_control_plane_reaches_every_admission_webhook_port_on_the_nodes(
+    gke: tuple[Records, dict[str, str]],
+) -> None:
+    # Private GKE only opens 443/10250 from the master range; istiod (15017), Knative (8443) and
+    # CloudNativePG (9443) webhooks need their own rule, or `failurePolicy: Fail` blocks the deploy.
+    records = gke[0]
+    rule = records.one("gcp:compute/firewall:Firewall", "isf-master-webhooks").inputs
+    cluster = records.one("gcp:container/cluster:Cluster").inputs
+    assert rule["direction"] == "INGRESS"
+    assert rule["sourceRanges"] == [cluster["privateClusterConfig"]["masterIpv4CidrBlock"]]
+    (allow,) = rule["allows"]
+    assert allow["protocol"] == "tcp" and {"15017", "8443", "9443"} <= set(allow["ports"])
+    assert rule["network"] == records.one("gcp:compute/subnetwork:Subnetwork").inputs["network"]
+
+
+def test_the_webhook_ports_match_the_pinned_charts() -> None:
+    from components.cluster.gke import WEBHOOK_PORTS
+    from tests.support.upstream import chart_values
+
+    assert chart_values("cloudnative-pg", "0.29.0")["webhook"]["port"] in WEBHOOK_PORTS
+    assert chart_values("cert-manager", "1.21.1")["webhook"]["securePort"] == 10250  # open by default

@@ -18,8 +18,8 @@ from components.cluster.node_pools import (
     default_tier_pools,
     resolve_pools,
 )
-from components.cluster.scheduling import GPU_TAINT, TIER_LABEL, tier_taint
-from runtime.settings import Tier
+from runtime.contract import Tier
+from runtime.contract.scheduling import GPU_TAINT, TIER_LABEL, tier_taint
 
 
 @pytest.mark.parametrize("tier", list(Tier))

@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.composition import compose, plan
+from infra.composition import compose, plan, plan_stack
 from infra.config import PROJECT, Cloud, StackConfig, StackConfigError
-from infra.config_loader import load_stack_config
+from infra.engine_config import apply_overrides, engine_config, placeholder_secret, read_stack_file
 from infra.mocks import run_program
-from infra.stack_file import apply_overrides, placeholder_secret, read_stack_file
 from runtime.settings import Tier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +82,7 @@ def test_tier_overrides_keep_the_other_defaults_of_that_tier() -> None:
         ({"postgres": {"tuning": {"random_page_cost": 0}}}, "postgres.tuning.random_page_cost", "greater than 0"),
         ({"postgres": {"tuning": {"min_wal_size": "8GB"}}}, "postgres.tuning", "must not exceed max_wal_size"),
         ({"aws": {"vpc_cidr": "8.8.0.0/16"}}, "aws.vpc_cidr", "private"),
-        ({"aws": {"admin_role_arns": ["root"]}}, "aws.admin_role_arns[0]", "pattern"),
+        ({"aws": {"admin_role_arns": ["root"]}}, "aws.admin_role_arns[0]", "IAM role or user ARN"),
         ({"serving": {"cert_manager": {"issuer": "acme"}}}, "serving.cert_manager", "acme_email"),
         ({"serving": {"istio": {"gateway_min_replicas": 9}}}, "serving.istio", "gateway_max_replicas"),
         ({"monitoring": {"retention": "forever"}}, "monitoring.retention", "pattern"),
@@ -227,7 +226,7 @@ def test_the_loader_reads_structured_config_the_engine_passes() -> None:
         "isf:kubernetes_version": "1.30",
         "aws:region": "eu-west-1",
     }
-    run_program(lambda: seen.append(load_stack_config()), config=config)
+    run_program(lambda: seen.append(engine_config().validate()), config=config)
     loaded = seen[0]
     assert (loaded.cloud, loaded.gcp.project, loaded.high_availability, loaded.kubernetes_version) == (
         Cloud.GCP,
@@ -244,7 +243,7 @@ def test_an_invalid_config_fails_before_any_resource_is_registered() -> None:
     mocks = RecordingMocks()
     with pytest.raises(StackConfigError) as caught:
         run_program(
-            lambda: compose(load_stack_config()),
+            lambda: compose(plan_stack(engine_config())),
             config={"isf:cloud": "azure", "isf:redis": json.dumps({"shards": 0})},
             stack="broken",
             mocks=mocks,
@@ -252,3 +251,12 @@ def test_an_invalid_config_fails_before_any_resource_is_registered() -> None:
     assert "Pulumi.broken.yaml" in str(caught.value)
     assert {path for path, _ in caught.value.problems} == {"cloud", "redis.shards"}
     assert len(mocks.records) == 0
+
+
+def test_the_cluster_knobs_are_the_components_own_args_and_old_key_names_still_work() -> None:
+    config = StackConfig.from_mapping(
+        {"aws": {"admin_role_arns": ["arn:aws:iam::123456789012:role/admin"]}, "gcp": {"subnet_cidr": "10.30.0.0/20"}},
+        source="Pulumi.test.yaml",
+    )
+    assert config.aws.admin_principal_arns == ["arn:aws:iam::123456789012:role/admin"]
+    assert config.gcp.subnet_cidr == "10.30.0.0/20"

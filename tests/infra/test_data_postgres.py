@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pulumi_kubernetes as k8s
 import pytest
+from pulumi.errors import InputPropertiesError
 from pydantic import ValidationError
 
 from components.data.credentials import SecretDelivery
@@ -191,10 +192,52 @@ def test_the_cnpg_cluster_is_a_valid_object_spread_across_nodes_of_its_tier(
 
 
 def test_a_spec_handed_to_the_wrong_placement_says_which_mode_to_set() -> None:
-    with pytest.raises(ValueError, match="postgres.mode is 'in_cluster' but RdsPostgres runs 'managed'"):
+    with pytest.raises(InputPropertiesError, match="postgres.mode is 'in_cluster' but RdsPostgres runs 'managed'"):
         run_program(_rds(PostgresSpec(mode=StoreMode.IN_CLUSTER)))
+
+
+def test_every_bad_input_of_a_store_is_reported_at_once_with_its_property_path() -> None:
+    def program() -> None:
+        RdsPostgres("db", RdsPostgresArgs(spec=PostgresSpec(mode=StoreMode.IN_CLUSTER), delivery=_delivery(),
+                                          vpc_id="vpc-1", subnet_ids=["a"], client_cidr_blocks=[]))
+
+    with pytest.raises(InputPropertiesError) as raised:
+        run_program(program)
+    assert [e["property_path"] for e in raised.value.errors or []] == ["postgres.mode", "client_cidr_blocks"]
 
 
 def test_deletion_protection_without_real_backups_is_rejected() -> None:
     with pytest.raises(ValidationError, match="backup_retention_days >= 7"):
         PostgresSpec(deletion_protection=True, backup_retention_days=1)
+
+
+CNPG_CLUSTER_CRD = ("cloudnative-pg", "1.30.0", "postgresql.cnpg.io_clusters.yaml")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        PostgresSpec(mode=StoreMode.IN_CLUSTER),
+        PostgresSpec(mode=StoreMode.IN_CLUSTER, instances=1, storage_class="gp3", version=17),
+    ],
+)
+def test_the_cloudnativepg_cluster_is_valid_against_the_operators_1_30_crd(spec: PostgresSpec) -> None:
+    from tests.support.upstream import crd_errors
+
+    assert OPERATOR_CHART.version == "0.29.0"  # chart 0.29.0 runs operator 1.30.0
+    assert crd_errors(cnpg_cluster_manifest("db-postgres", NAMESPACE, spec), *CNPG_CLUSTER_CRD) == []
+
+
+def test_a_cluster_field_the_crd_does_not_know_would_be_caught() -> None:
+    from tests.support.upstream import crd_errors
+
+    manifest = cnpg_cluster_manifest("db-postgres", NAMESPACE, PostgresSpec(mode=StoreMode.IN_CLUSTER))
+    manifest["spec"]["affinity"]["nodeSelectr"] = {}
+    assert any("nodeSelectr" in error for error in crd_errors(manifest, *CNPG_CLUSTER_CRD))
+
+
+def test_the_operator_values_are_keys_of_the_pinned_chart() -> None:
+    from components.data.postgres_cnpg import operator_values
+    from tests.support.upstream import chart_values, unknown_chart_paths
+
+    assert unknown_chart_paths(operator_values({}), chart_values("cloudnative-pg", OPERATOR_CHART.version)) == []

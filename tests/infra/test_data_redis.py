@@ -6,56 +6,23 @@ import pulumi_kubernetes as k8s
 import pytest
 from pydantic import ValidationError
 
-from components.data.credentials import SecretDelivery
+from components.data.credentials import REDIS_CA_KEY, SecretDelivery
 from components.data.redis_elasticache import ElastiCacheRedis, ElastiCacheRedisArgs
-from components.data.redis_in_cluster import CHART, InClusterRedis, InClusterRedisArgs, redis_cluster_values
+from components.data.redis_in_cluster import (
+    OPERATOR_CHART,
+    InClusterRedis,
+    InClusterRedisArgs,
+    operator_values,
+    redis_cluster_manifest,
+)
 from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.data.spec import RedisSpec, StoreMode
-from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from infra.mocks import Records, is_secret, run_program
+from tests.support.upstream import chart_values, crd_errors, unknown_chart_paths
 
 NAMESPACE = "serverless-system"
 
-# bitnami/charts bitnami/redis-cluster/values.yaml at chart 9.0.8 (image redis-cluster:7.2.1-debian-11-r24):
-# the keys we write, with their siblings. This version has no `global.security.allowInsecureImages` gate,
-# so pointing the image repositories at bitnamilegacy needs nothing else.
-_IMAGE: KeyTree = {"registry": None, "repository": None, "tag": None, "digest": None, "pullPolicy": None,
-                   "pullSecrets": None, "debug": None}
-REDIS_CLUSTER_KEYS: KeyTree = {
-    "global": {"imageRegistry": None, "imagePullSecrets": None, "storageClass": None, "redis": {"password": None}},
-    "nameOverride": None, "fullnameOverride": None, "clusterDomain": None, "commonAnnotations": FREE_FORM,
-    "commonLabels": FREE_FORM, "extraDeploy": None, "diagnosticMode": FREE_FORM, "image": _IMAGE,
-    "networkPolicy": FREE_FORM, "serviceAccount": FREE_FORM, "rbac": FREE_FORM, "podSecurityContext": FREE_FORM,
-    "podDisruptionBudget": FREE_FORM, "minAvailable": None, "maxUnavailable": None,
-    "containerSecurityContext": FREE_FORM, "usePassword": None, "password": None, "existingSecret": None,
-    "existingSecretPasswordKey": None, "usePasswordFile": None, "tls": FREE_FORM, "service": FREE_FORM,
-    "persistence": {"enabled": None, "path": None, "subPath": None, "storageClass": None, "annotations": FREE_FORM,
-                    "accessModes": None, "size": None, "matchLabels": FREE_FORM, "matchExpressions": FREE_FORM},
-    "persistentVolumeClaimRetentionPolicy": FREE_FORM,
-    "volumePermissions": {"enabled": None, "image": _IMAGE, "containerSecurityContext": FREE_FORM,
-                          "resources": FREE_FORM},
-    "podSecurityPolicy": FREE_FORM,
-    "redis": {"command": None, "args": None, "updateStrategy": FREE_FORM, "podManagementPolicy": None,
-              "hostAliases": None, "hostNetwork": None, "useAOFPersistence": None, "containerPorts": FREE_FORM,
-              "lifecycleHooks": FREE_FORM, "extraVolumes": None, "extraVolumeMounts": None,
-              "customLivenessProbe": FREE_FORM, "customReadinessProbe": FREE_FORM, "customStartupProbe": FREE_FORM,
-              "initContainers": None, "sidecars": None, "podLabels": FREE_FORM, "priorityClassName": None,
-              "defaultConfigOverride": None, "configmap": None, "extraEnvVars": None, "extraEnvVarsCM": None,
-              "extraEnvVarsSecret": None, "podAnnotations": FREE_FORM, "resources": FREE_FORM,
-              "schedulerName": None, "shareProcessNamespace": None, "livenessProbe": FREE_FORM,
-              "readinessProbe": FREE_FORM, "startupProbe": FREE_FORM, "podAffinityPreset": None,
-              "podAntiAffinityPreset": None, "nodeAffinityPreset": FREE_FORM, "affinity": FREE_FORM,
-              "nodeSelector": FREE_FORM, "tolerations": None, "topologySpreadConstraints": None},
-    "updateJob": FREE_FORM,
-    "cluster": {"init": None, "nodes": None, "replicas": None, "externalAccess": FREE_FORM, "update": FREE_FORM},
-    "metrics": {"enabled": None, "image": _IMAGE, "resources": FREE_FORM, "extraArgs": FREE_FORM,
-                "extraEnvVars": None, "podAnnotations": FREE_FORM, "podLabels": FREE_FORM,
-                "containerSecurityContext": FREE_FORM, "serviceMonitor": FREE_FORM, "prometheusRule": FREE_FORM,
-                "priorityClassName": None, "service": FREE_FORM},
-    "sysctlImage": {"enabled": None, "command": None, "registry": None, "repository": None, "tag": None,
-                    "digest": None, "pullPolicy": None, "pullSecrets": None, "mountHostSys": None,
-                    "containerSecurityContext": FREE_FORM, "resources": FREE_FORM},
-}
+REDIS_OPERATOR = ("redis-operator", "0.26.0", "redis.redis.opstreelabs.in_redisclusters.yaml")
 
 
 def _delivery() -> SecretDelivery:
@@ -133,60 +100,109 @@ def test_memorystore_cluster_is_reached_over_psc_with_tls_and_aof_persistence() 
     assert records.one("kubernetes:core/v1:Secret").plain_inputs["stringData"]["host"] == "10.30.0.4"
 
 
-def test_in_cluster_redis_is_six_persistent_nodes_using_our_password_secret() -> None:
-    spec = RedisSpec(mode=StoreMode.IN_CLUSTER)
+def test_the_memorystore_secret_carries_the_clusters_own_ca_for_tls_verification() -> None:
+    # Memorystore signs its server certificates with a per-cluster Google CA, not a public root: without it
+    # in the Secret the runtime's TLS handshake fails ("certificate verify failed").
     records = run_program(
-        lambda: InClusterRedis("cache", InClusterRedisArgs(spec=spec, delivery=_delivery()))
+        lambda: MemorystoreRedis(
+            "cache",
+            MemorystoreRedisArgs(
+                spec=RedisSpec(), delivery=_delivery(), project="acme", region="europe-west1",
+                network_id="net", subnetwork_id="sub",
+            ),
+        )
     )
-    chart = records.one("kubernetes:helm.sh/v4:Chart")
-    release = chart.inputs
-    assert (release["chart"], release["version"], release["name"]) == (CHART.chart, CHART.version, "cache-redis")
-    values = release["values"]
-    assert values["cluster"] == {"nodes": 6, "replicas": 1}
-    assert values["persistence"]["enabled"] is True and values["persistence"]["size"] == "20Gi"
-    assert (values["existingSecret"], values["existingSecretPasswordKey"]) == (
-        "redis-credentials",
-        "password",
-    )
-    assert release["namespace"] == NAMESPACE
-    secret = records.one("kubernetes:core/v1:Secret")
-    assert secret.inputs["metadata"]["name"] == values["existingSecret"]
-    assert secret.urn in chart.dependencies  # the pods read their password from it at start
+    cluster = records.one("gcp:redis/cluster:Cluster").outputs
+    (pem,) = cluster["managedServerCas"][0]["caCerts"][0]["certificates"]
+    data = records.one("kubernetes:core/v1:Secret").plain_inputs["stringData"]
+    assert data[REDIS_CA_KEY] == pem and data["url"].startswith("rediss://")
+
+
+def test_elasticache_chains_to_public_roots_so_its_secret_has_an_empty_ca(elasticache: Records) -> None:
+    assert elasticache.one("kubernetes:core/v1:Secret").plain_inputs["stringData"][REDIS_CA_KEY] == ""
+
+
+@pytest.fixture(scope="module")
+def in_cluster() -> Records:
+    spec = RedisSpec(mode=StoreMode.IN_CLUSTER)
+    return run_program(lambda: InClusterRedis("cache", InClusterRedisArgs(spec=spec, delivery=_delivery())))
+
+
+def test_in_cluster_redis_is_the_ot_operator_and_a_redis_cluster_of_three_shards_with_a_replica_each(
+    in_cluster: Records,
+) -> None:
+    chart = in_cluster.one("kubernetes:helm.sh/v4:Chart").inputs
+    assert (chart["chart"], chart["version"]) == (OPERATOR_CHART.chart, "0.26.1")
+    cluster = in_cluster.one("kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster")
+    spec = cluster.plain_inputs["spec"]
+    # The operator makes clusterSize leaders and spreads followers evenly over them.
+    assert (spec["clusterSize"], spec["redisLeader"]["replicas"], spec["redisFollower"]["replicas"]) == (3, 3, 3)
+    assert cluster.plain_inputs["metadata"]["namespace"] == NAMESPACE
+    assert in_cluster.one("kubernetes:helm.sh/v4:Chart").urn in cluster.dependencies  # the chart ships the CRD
+
+
+def test_in_cluster_redis_keeps_its_data_on_volumes_with_aof(in_cluster: Records) -> None:
+    spec = in_cluster.one("kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster").plain_inputs["spec"]
+    assert spec["persistenceEnabled"] is True  # the operator's bootstrap then writes `appendonly yes`
+    claim = spec["storage"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "20Gi"
+    assert spec["storage"]["nodeConfVolume"] is True
+
+
+def test_in_cluster_redis_reads_its_password_from_the_secret_the_control_plane_mounts(in_cluster: Records) -> None:
+    cluster = in_cluster.one("kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster")
+    secret = in_cluster.one("kubernetes:core/v1:Secret")
+    assert cluster.plain_inputs["spec"]["kubernetesConfig"]["redisSecret"] == {
+        "name": secret.inputs["metadata"]["name"],
+        "key": "password",
+    }
+    assert secret.urn in cluster.dependencies  # the pods read their password from it at start
     data = secret.plain_inputs["stringData"]
-    assert data["host"] == f"cache-redis.{NAMESPACE}.svc.cluster.local"
-    assert data["url"] == f"redis://:{data['password']}@cache-redis.{NAMESPACE}.svc.cluster.local:6379"
+    host = f"cache-redis-leader.{NAMESPACE}.svc.cluster.local"
+    assert set(data) == {"host", "port", "password", "tls", "url", REDIS_CA_KEY}
+    assert data["host"] == host and data["tls"] == "false"
+    assert data["url"] == f"redis://:{data['password']}@{host}:6379"
 
 
-def test_in_cluster_redis_writes_only_keys_of_the_pinned_chart() -> None:
-    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER, storage_class="gp3"), "r", {})
-    assert unknown_value_paths(values, REDIS_CLUSTER_KEYS) == []
+def test_in_cluster_redis_runs_on_its_tier_spread_over_hosts(in_cluster: Records) -> None:
+    spec = in_cluster.one("kubernetes:redis.redis.opstreelabs.in/v1beta2:RedisCluster").plain_inputs["spec"]
+    for role in ("redisLeader", "redisFollower"):
+        assert spec[role]["nodeSelector"] == {"tier": "regional"}
+        assert {"key": "tier", "operator": "Equal", "value": "regional", "effect": "NoSchedule"} in spec[role][
+            "tolerations"
+        ]
+        anti = spec[role]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert anti[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
 
 
-def test_a_misspelt_chart_key_would_be_caught_by_the_key_table() -> None:
-    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER), "r", {"redis": {"nodeSelectr": {}}})
-    assert unknown_value_paths(values, REDIS_CLUSTER_KEYS) == ["redis.nodeSelectr"]
+@pytest.mark.parametrize(
+    "spec",
+    [
+        RedisSpec(mode=StoreMode.IN_CLUSTER),
+        RedisSpec(mode=StoreMode.IN_CLUSTER, shards=5, replicas_per_shard=2, storage_class="gp3",
+                  deletion_protection=True),
+    ],
+)
+def test_the_redis_cluster_is_valid_against_the_operators_v0_26_crd(spec: RedisSpec) -> None:
+    assert crd_errors(redis_cluster_manifest("r", NAMESPACE, spec), *REDIS_OPERATOR) == []
 
 
-def test_every_redis_image_comes_from_bitnamilegacy_where_bitnami_keeps_the_pinned_tags() -> None:
-    values = redis_cluster_values(RedisSpec(mode=StoreMode.IN_CLUSTER), "r", {})
-    repositories = [
-        values["image"]["repository"],
-        values["volumePermissions"]["image"]["repository"],
-        values["sysctlImage"]["repository"],
-        values["metrics"]["image"]["repository"],
-    ]
-    assert repositories == [
-        "bitnamilegacy/redis-cluster", "bitnamilegacy/os-shell", "bitnamilegacy/os-shell", "bitnamilegacy/redis-exporter"
-    ]
+def test_a_misspelt_cluster_spec_override_is_caught_by_the_crd() -> None:
+    manifest = redis_cluster_manifest("r", NAMESPACE, RedisSpec(mode=StoreMode.IN_CLUSTER), {"redisLeadr": {}})
+    assert any("redisLeadr" in error for error in crd_errors(manifest, *REDIS_OPERATOR))
 
 
-def test_chart_values_overrides_merge_over_the_curated_defaults() -> None:
-    values = redis_cluster_values(
-        RedisSpec(mode=StoreMode.IN_CLUSTER), "r", {"redis": {"resources": {"limits": {"memory": "4Gi"}}}}
+def test_cluster_spec_overrides_merge_over_the_curated_spec() -> None:
+    manifest = redis_cluster_manifest(
+        "r", NAMESPACE, RedisSpec(mode=StoreMode.IN_CLUSTER),
+        {"kubernetesConfig": {"resources": {"limits": {"memory": "4Gi"}}}},
     )
-    assert values["redis"]["resources"]["limits"] == {"memory": "4Gi"}
-    assert values["redis"]["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
-    assert values["redis"]["nodeSelector"] == {"tier": "regional"}
+    resources = manifest["spec"]["kubernetesConfig"]["resources"]
+    assert resources["limits"] == {"memory": "4Gi"} and resources["requests"] == {"cpu": "250m", "memory": "512Mi"}
+
+
+def test_the_operator_chart_values_are_keys_of_the_pinned_chart() -> None:
+    assert unknown_chart_paths(operator_values({}), chart_values("redis-operator", OPERATOR_CHART.version)) == []
 
 
 @pytest.mark.parametrize(

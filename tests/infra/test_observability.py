@@ -9,17 +9,29 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from components.helm import FREE_FORM, KeyTree, unknown_value_paths
 from components.observability import AlertThresholds, Monitoring, MonitoringArgs, SmtpSettings
 from components.observability.alertmanager import SECRET_NAME, alertmanager_config
 from components.observability.alerts import alert_rules, prometheus_rule
 from components.observability.dashboards import DASHBOARDS, dashboard_config_maps
-from components.observability.metrics import series_names
 from components.observability.prometheus_stack import PROMETHEUS_STACK_CHART, prometheus_stack_values
-from components.observability.tracing import TracingArgs, jaeger_spec
-from components.workloads import workload_manifests
+from components.observability.tracing import (
+    JAEGER_CHART,
+    TracingArgs,
+    jaeger_service_monitor,
+    jaeger_values,
+    otlp_service,
+)
 from infra.mocks import is_secret
+from runtime.contract.metrics import series_names
 from runtime.settings import AlertChannel, AlertChannelType, AlertSettings
+from tests.support.crd_schemas import crd_errors
+from tests.support.helm_keys import (
+    FREE_FORM,
+    KeyTree,
+    chart_defaults,
+    unknown_chart_paths,
+    unknown_value_paths,
+)
 
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/very-secret"
 CHANNELS = AlertSettings(channels=[
@@ -33,46 +45,8 @@ ISF_SERIES = re.compile(r"\bisf_[a-z_]+\b")
 EXTERNAL_SERIES = {"up", "ALERTS", "container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
                    "kube_pod_container_status_restarts_total"}
 
-# prometheus-community/helm-charts charts/kube-prometheus-stack/values.yaml (72.x), and for `grafana.admin`
-# the grafana subchart's values.yaml; only the subtrees we write, with their siblings.
-PROMETHEUS_STACK_KEYS: KeyTree = {
-    "crds": FREE_FORM, "defaultRules": FREE_FORM, "global": FREE_FORM, "kubeStateMetrics": FREE_FORM,
-    "nodeExporter": FREE_FORM, "prometheusOperator": FREE_FORM,
-    "alertmanager": {
-        "enabled": None, "config": FREE_FORM, "stringConfig": None, "tplConfig": None, "templateFiles": FREE_FORM,
-        "podDisruptionBudget": FREE_FORM, "serviceMonitor": FREE_FORM, "ingress": FREE_FORM,
-        "alertmanagerSpec": {"replicas": None, "retention": None, "secrets": None, "configMaps": None,
-                             "storage": FREE_FORM, "resources": FREE_FORM, "nodeSelector": FREE_FORM,
-                             "tolerations": None, "affinity": FREE_FORM, "externalUrl": None, "logLevel": None},
-    },
-    "grafana": {
-        "enabled": None, "adminUser": None, "adminPassword": None, "defaultDashboardsEnabled": None,
-        "defaultDashboardsTimezone": None, "ingress": FREE_FORM, "serviceMonitor": FREE_FORM,
-        "admin": {"existingSecret": None, "userKey": None, "passwordKey": None},
-        "sidecar": {
-            "dashboards": {"enabled": None, "label": None, "labelValue": None, "searchNamespace": None,
-                           "annotations": FREE_FORM, "multicluster": FREE_FORM, "provider": FREE_FORM,
-                           "enableNewTablePanelSyntax": None},
-            "datasources": FREE_FORM,
-        },
-        "additionalDataSources": None, "deleteDatasources": None, "extraConfigmapMounts": None,
-    },
-    "prometheus": {
-        "enabled": None, "ingress": FREE_FORM, "service": FREE_FORM, "serviceMonitor": FREE_FORM,
-        "prometheusSpec": {
-            "retention": None, "retentionSize": None, "replicas": None, "scrapeInterval": None,
-            "evaluationInterval": None, "serviceMonitorSelectorNilUsesHelmValues": None,
-            "serviceMonitorSelector": FREE_FORM, "podMonitorSelectorNilUsesHelmValues": None,
-            "podMonitorSelector": FREE_FORM, "ruleSelectorNilUsesHelmValues": None, "ruleSelector": FREE_FORM,
-            "probeSelectorNilUsesHelmValues": None, "probeSelector": FREE_FORM,
-            "scrapeConfigSelectorNilUsesHelmValues": None, "storageSpec": FREE_FORM, "resources": FREE_FORM,
-            "additionalScrapeConfigs": None, "externalLabels": FREE_FORM, "nodeSelector": FREE_FORM,
-            "tolerations": None,
-        },
-    },
-}
-# Alertmanager configuration file keys (prometheus.io/docs/alerting/latest/configuration; chart 72.6.2
-# runs Alertmanager 0.28, which has `api_url_file` and `smtp_auth_password_file`).
+# Alertmanager configuration file keys (prometheus.io/docs/alerting/latest/configuration; chart 88.5.3
+# runs a newer Alertmanager, which has `api_url_file` and `smtp_auth_password_file`).
 ALERTMANAGER_CONFIG_KEYS: KeyTree = {
     "global": {"resolve_timeout": None, "smtp_from": None, "smtp_smarthost": None, "smtp_hello": None,
                "smtp_auth_username": None, "smtp_auth_password": None, "smtp_auth_password_file": None,
@@ -180,17 +154,27 @@ def test_chart_values_override_is_merged_last() -> None:
     assert values["prometheus"]["prometheusSpec"]["ruleSelectorNilUsesHelmValues"] is False
 
 
-def test_jaeger_is_a_hardened_valid_workload_reachable_from_every_namespace(validate_manifests: Any) -> None:
-    manifests = workload_manifests(jaeger_spec(TracingArgs()), "monitoring")
-    validate_manifests(manifests)
-    policy = next(m for m in manifests if m["kind"] == "NetworkPolicy")
-    assert {"namespaceSelector": {}} in policy["spec"]["ingress"][0]["from"]
+def test_jaeger_is_the_v2_chart_hardened_pinned_to_its_tier_and_scraped() -> None:
+    assert (JAEGER_CHART.repo, JAEGER_CHART.chart, JAEGER_CHART.version) == (
+        "https://jaegertracing.github.io/helm-charts", "jaeger", "4.11.1")
+    jaeger = jaeger_values(TracingArgs())["jaeger"]
+    assert jaeger["podSecurityContext"]["runAsNonRoot"] is True
+    assert jaeger["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert jaeger["securityContext"]["readOnlyRootFilesystem"] is True
+    assert jaeger["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {"cpu", "memory"} <= set(jaeger["resources"]["limits"]) and jaeger["nodeSelector"] == {"tier": "cloud"}
+    defaults = chart_defaults("jaeger", JAEGER_CHART.version)
+    paths = unknown_chart_paths(jaeger_values(TracingArgs()), defaults, pass_through={"jaeger.podSecurityContext"})
+    assert paths == ["jaeger.resources"]  # read by templates/jaeger/jaeger-deploy.yaml, commented in values.yaml
+    monitor = jaeger_service_monitor("monitoring")
+    assert crd_errors(monitor) == []
+    assert otlp_service("monitoring") == "isf-jaeger.monitoring.svc.cluster.local"
 
 
 def test_monitoring_component_stores_secrets_as_pulumi_secrets(run_pulumi: Any) -> None:
     args = MonitoringArgs(alerts=CHANNELS, smtp=SMTP, grafana_admin_password=SecretStr("grafana-pw"))
     records = run_pulumi(lambda: Monitoring("monitoring", args))
-    chart = records.one("kubernetes:helm.sh/v4:Chart")
+    chart = records.one("kubernetes:helm.sh/v4:Chart", "monitoring-prometheus-stack")
     assert chart.plain_inputs["version"] and WEBHOOK not in json.dumps(chart.inputs)
     channels = records.one("kubernetes:core/v1:Secret", "monitoring-alert-channels")
     assert is_secret(channels.inputs["stringData"])
@@ -199,24 +183,29 @@ def test_monitoring_component_stores_secrets_as_pulumi_secrets(run_pulumi: Any) 
     assert grafana["stringData"]["admin-password"] == "grafana-pw"
     assert len(records.of_type("kubernetes:core/v1:ConfigMap")) == 6
     assert records.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
-    assert records.one("kubernetes:apps/v1:Deployment").plain_inputs["metadata"]["name"] == "jaeger"
+    jaeger = records.one("kubernetes:helm.sh/v4:Chart", "monitoring-jaeger")
+    assert jaeger.plain_inputs["name"] == "isf-jaeger"
+    monitor = records.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    assert records.one("kubernetes:helm.sh/v4:Chart", "monitoring-prometheus-stack").urn in monitor.dependencies
 
 
 def test_grafana_password_is_generated_when_not_given(run_pulumi: Any) -> None:
     records = run_pulumi(lambda: Monitoring("monitoring", MonitoringArgs(tracing=TracingArgs(enabled=False))))
     assert records.one("random:index/randomPassword:RandomPassword")
-    assert not records.of_type("kubernetes:apps/v1:Deployment")
+    assert [r.name for r in records.of_type("kubernetes:helm.sh/v4:Chart")] == ["monitoring-prometheus-stack"]
 
 
 def test_prometheus_stack_is_pinned_to_the_verified_release() -> None:
     ref = PROMETHEUS_STACK_CHART
     assert (ref.repo, ref.chart, ref.version) == (
-        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "72.6.2")
+        "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 
 
 def test_chart_values_only_use_keys_of_the_pinned_chart() -> None:
     for args in (MonitoringArgs(), MonitoringArgs(alerts=CHANNELS, smtp=SMTP, tracing=TracingArgs(enabled=False))):
-        assert unknown_value_paths(prometheus_stack_values(args), PROMETHEUS_STACK_KEYS) == []
+        defaults = chart_defaults("kube-prometheus-stack", PROMETHEUS_STACK_CHART.version)
+        paths = unknown_chart_paths(prometheus_stack_values(args), defaults, pass_through={"alertmanager.config"})
+        assert paths == []
 
 
 def test_grafana_dashboards_use_the_uid_of_the_charts_prometheus_datasource() -> None:

@@ -9,20 +9,26 @@ import yaml
 from components.observability.prometheus_stack import prometheus_url
 from components.platform import ControlPlane, ControlPlaneArgs, ServiceRole
 from components.platform.control_plane import (
-    SERVICE_ACCOUNT,
+    control_plane_rbac,
     control_plane_specs,
-    rbac_manifests,
+    migration_spec,
+    retraining_spec,
+    service_accounts,
     service_spec,
     settings_config_map,
 )
 from components.workloads import workload_manifests
-from runtime.settings import SETTINGS_FILE_ENV, RuntimeSettings, WarmingSettings
+from components.workloads.batch import cron_job, job
+from runtime.contract import environment
+from runtime.settings import RuntimeSettings, WarmingSettings
 
 TUNED = RuntimeSettings(warming=WarmingSettings(prewarm_buffer=2.0, min_warm_pool=5, max_warm_pool=200))
 
 
 def all_manifests(args: ControlPlaneArgs) -> list[dict[str, Any]]:
-    objects = [settings_config_map(args), *rbac_manifests(args.namespace)]
+    objects = [settings_config_map(args), *service_accounts(args), *control_plane_rbac(args),
+               job(migration_spec(args), args.namespace),
+               cron_job(retraining_spec(args), args.retraining.schedule, args.namespace)]
     for spec in control_plane_specs(args):
         objects += workload_manifests(spec, args.namespace)
     return objects
@@ -37,32 +43,31 @@ def test_settings_config_map_round_trips_to_the_same_settings() -> None:
     assert RuntimeSettings.model_validate(yaml.safe_load(data)) == TUNED
 
 
-def test_each_service_runs_isf_serve_with_settings_file_and_data_urls() -> None:
+def test_each_service_runs_isf_serve_with_settings_file_and_data_urls_as_files() -> None:
     args = ControlPlaneArgs()
     for role in ServiceRole:
         spec = service_spec(role, args)
         assert spec.command == ["isf", "serve", role.value]
-        assert spec.env[SETTINGS_FILE_ENV] == "/etc/isf/settings.yaml"
-        assert {ref.name for ref in spec.secret_env} == {"DATABASE_URL", "REDIS_URL"}
+        assert spec.env[environment.SETTINGS_FILE] == "/etc/isf/settings.yaml"
+        assert {ref.name for ref in spec.secret_files} == {environment.DATABASE_URL_FILE, environment.REDIS_URL_FILE}
+        assert spec.secret_env == []
         # The data layer's Redis is always a cluster: the services must use the cluster-aware client.
         assert spec.env["ISF_REDIS_CLUSTER"] == "true"
         assert spec.metrics is not None
 
 
-def test_only_controllers_get_an_api_token() -> None:
+def test_only_the_controllers_get_an_api_token_and_every_workload_its_own_account() -> None:
     args = ControlPlaneArgs()
-    assert service_spec(ServiceRole.API, args).service_account is None
-    for role in (ServiceRole.WARMING, ServiceRole.PLACEMENT, ServiceRole.PREDICTOR):
-        assert service_spec(role, args).service_account == SERVICE_ACCOUNT
-
-
-def test_rbac_lets_controllers_patch_knative_services_list_nodes_and_hold_leases() -> None:
-    rules = [rule for m in rbac_manifests("isf-system") for rule in m.get("rules", [])]
-    knative = next(r for r in rules if r["apiGroups"] == ["serving.knative.dev"])
-    assert set(knative["resources"]) == {"services", "revisions", "routes"} and "patch" in knative["verbs"]
-    assert any(r["resources"] == ["nodes"] and "list" in r["verbs"] for r in rules)
-    assert any(r["apiGroups"] == ["coordination.k8s.io"] and "update" in r["verbs"] for r in rules)
-    assert not any("*" in r["verbs"] or "delete" in r["verbs"] for r in rules)
+    tokens = {}
+    for role in ServiceRole:
+        pod = workload_manifests(service_spec(role, args), "isf-system")[0]["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == f"isf-{role.value}"
+        tokens[role] = pod["automountServiceAccountToken"]
+    assert tokens == {ServiceRole.WARMING: True, ServiceRole.PLACEMENT: True,
+                      ServiceRole.PREDICTOR: False, ServiceRole.API: False}
+    accounts = {a["metadata"]["name"]: a["automountServiceAccountToken"] for a in service_accounts(args)}
+    assert accounts == {"isf-predictor": False, "isf-warming": True, "isf-placement": True, "isf-api": False,
+                        "isf-migrate": False, "isf-train": False}
 
 
 def test_changing_settings_rolls_the_pods() -> None:
@@ -85,7 +90,7 @@ def test_control_plane_component_registers_four_services_and_the_config(run_pulu
     assert {d.plain_inputs["spec"]["template"]["spec"]["containers"][0]["image"] for d in deployments} == {
         "registry.example/isf:9"}
     assert records.one("kubernetes:core/v1:ConfigMap").plain_inputs["metadata"]["name"] == "isf-settings"
-    assert records.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert len(records.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")) == 2  # nodes: list
     assert len(records.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 4
 
 

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from infra.config import StackConfig
 from infra.reference import REFERENCE_PATH, REGENERATE, Entry, main, reference_markdown, type_name, walk
-from runtime.settings import RuntimeSettings, Tier
+from runtime.contract import Tier
+from runtime.settings import RuntimeSettings
 
 
 def _entries() -> dict[str, Entry]:

@@ -13,9 +13,9 @@ import pulumi_random as random
 import typer
 from typer.testing import CliRunner
 
+from infra import cli as render_command
 from infra.mocks import SECRET_SIG, SECRET_VALUE, Records
 from infra.render import REDACTED, Redactor, Rendered, normalise_numbers, render_stack, write_rendered
-from runtime.cli import render as render_command
 from tests.infra.conftest import PROJECT_DIR
 
 Render = Callable[..., Rendered]

@@ -4,114 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi_kubernetes as k8s
 import pytest
+import yaml
 from pydantic import ValidationError
 
-from components.helm import FREE_FORM, KeyTree, merged_values, unknown_value_paths
-from components.serving import CertManagerArgs, IssuerKind, IstioArgs, KnativeArgs, Serving, ServingArgs
-from components.serving.cert_manager import CERT_MANAGER_CHART, cert_manager_values, cluster_issuer
-from components.serving.istio import ISTIO_REPO, ISTIO_VERSION, base_values, gateway_values, istiod_values
+from components.helm import merged_values
+from components.serving import (
+    CertManagerArgs,
+    IssuerKind,
+    IstioArgs,
+    KnativeArgs,
+    ServiceType,
+    Serving,
+    ServingArgs,
+)
+from components.serving.cert_manager import (
+    CERT_MANAGER_CHART,
+    CertManager,
+    cert_manager_values,
+    cluster_issuer,
+)
+from components.serving.istio import (
+    ISTIO_REPO,
+    ISTIO_VERSION,
+    TracingBackend,
+    base_values,
+    gateway_values,
+    istiod_values,
+    mesh_telemetry,
+)
 from components.serving.knative import (
     OPERATOR_CHART,
     PLACEMENT_FEATURES,
+    SERVING_VERSION,
     AutoscalerConfig,
     knative_serving_manifest,
 )
+from components.serving.stack import external_tls_issuer
+from tests.support.crd_schemas import crd_errors
+from tests.support.helm_keys import UPSTREAM, chart_defaults, unknown_chart_paths
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 
-# Key structures of the pinned charts' values.yaml (the parts we write, with their siblings), copied from
-# the charts' sources; docs/charts.md records where each was checked. A bump must re-check these.
+KNATIVE_CONFIGMAPS = UPSTREAM / "crds" / "knative-serving" / "1.23.0" / "configmaps"
 
-# istio/istio manifests/charts/base/values.yaml (keys under `_internal_defaults_do_not_set`, 1.26.x).
-ISTIO_BASE_KEYS: KeyTree = {
-    "global": {"imagePullSecrets": None, "istioNamespace": None, "istiod": FREE_FORM, "configValidation": None,
-               "externalIstiod": None, "remotePilotAddress": None, "platform": None, "ipFamilyPolicy": None,
-               "ipFamilies": None},
-    "base": {"enableCRDTemplates": None, "validationURL": None, "enableIstioConfigCRDs": None},
-    "defaultRevision": None,
-}
-# istio/istio manifests/charts/istio-control/istio-discovery/values.yaml: flat since Istio 1.23 (#52036);
-# the `pilot:` block left values.yaml then (only a compatibility alias remains in the templates).
-ISTIOD_KEYS: KeyTree = {
-    "autoscaleEnabled": None, "autoscaleMin": None, "autoscaleMax": None, "autoscaleBehavior": FREE_FORM,
-    "replicaCount": None, "rollingMaxSurge": None, "rollingMaxUnavailable": None, "hub": None, "tag": None,
-    "variant": None, "image": None, "traceSampling": None, "resources": FREE_FORM, "seccompProfile": FREE_FORM,
-    "cni": FREE_FORM, "env": FREE_FORM, "affinity": FREE_FORM, "tolerations": None, "cpu": FREE_FORM,
-    "memory": FREE_FORM, "nodeSelector": FREE_FORM, "podAnnotations": FREE_FORM, "podLabels": FREE_FORM,
-    "deploymentLabels": FREE_FORM, "topologySpreadConstraints": None, "configMap": None,
-    "sidecarInjectorWebhook": FREE_FORM, "istiodRemote": FREE_FORM, "telemetry": FREE_FORM, "revision": None,
-    "revisionTags": None, "ownerName": None, "meshConfig": FREE_FORM, "experimental": FREE_FORM,
-    "global": {"istioNamespace": None, "certSigners": None, "defaultPodDisruptionBudget": FREE_FORM,
-               "defaultResources": FREE_FORM, "hub": None, "tag": None, "variant": None, "imagePullPolicy": None,
-               "imagePullSecrets": None, "logAsJson": None, "logging": FREE_FORM, "priorityClassName": None,
-               "proxy": FREE_FORM, "proxy_init": FREE_FORM, "meshID": None, "multiCluster": FREE_FORM,
-               "network": None},
-    "base": FREE_FORM, "gateways": FREE_FORM, "gatewayClasses": FREE_FORM,
-}
-# istio/istio manifests/charts/gateway/values.schema.json ($defs.values; the schema rejects unknown top-level keys).
-ISTIO_GATEWAY_KEYS: KeyTree = {
-    "name": None, "revision": None, "replicaCount": None, "kind": None, "rbac": {"enabled": None},
-    "serviceAccount": {"create": None, "annotations": FREE_FORM, "name": None}, "podAnnotations": FREE_FORM,
-    "securityContext": FREE_FORM, "containerSecurityContext": FREE_FORM, "affinity": FREE_FORM,
-    "service": {"type": None, "ports": None, "annotations": FREE_FORM, "loadBalancerIP": None,
-                "loadBalancerSourceRanges": None, "externalTrafficPolicy": None, "ipFamilies": None,
-                "ipFamilyPolicy": None},
-    "resources": FREE_FORM,
-    "autoscaling": {"enabled": None, "minReplicas": None, "maxReplicas": None, "targetCPUUtilizationPercentage": None},
-    "podDisruptionBudget": {"minAvailable": None, "maxUnavailable": None, "unhealthyPodEvictionPolicy": None},
-    "env": FREE_FORM, "labels": FREE_FORM, "annotations": FREE_FORM, "nodeSelector": FREE_FORM, "tolerations": None,
-    "topologySpreadConstraints": None, "networkGateway": None, "imagePullPolicy": None, "imagePullSecrets": None,
-    "strategy": FREE_FORM, "minReadySeconds": None, "readinessProbe": FREE_FORM, "terminationGracePeriodSeconds": None,
-    "volumes": None, "volumeMounts": None, "priorityClassName": None, "lifecycle": FREE_FORM, "global": FREE_FORM,
-}
-# knative/operator config/charts/knative-operator/values.yaml (the chart ships no other keys).
-KNATIVE_OPERATOR_KEYS: KeyTree = {
-    "knative_operator": {
-        "knative_operator": {"image": None, "tag": None, "affinity": FREE_FORM, "tolerations": None,
-                             "containerSecurityContext": FREE_FORM, "resources": FREE_FORM},
-        "operator_webhook": {"image": None, "tag": None, "affinity": FREE_FORM, "tolerations": None,
-                             "containerSecurityContext": FREE_FORM, "resources": FREE_FORM},
-        "kubernetes_min_version": None,
-    }
-}
-# cert-manager/cert-manager deploy/charts/cert-manager/values.yaml (v1.17.x).
-CERT_MANAGER_KEYS: KeyTree = {
-    "global": FREE_FORM, "installCRDs": None, "crds": {"enabled": None, "keep": None}, "replicaCount": None,
-    "strategy": FREE_FORM, "podDisruptionBudget": {"enabled": None, "minAvailable": None, "maxUnavailable": None},
-    "featureGates": None, "maxConcurrentChallenges": None, "image": FREE_FORM, "clusterResourceNamespace": None,
-    "namespace": None, "serviceAccount": FREE_FORM, "config": FREE_FORM, "extraArgs": None, "extraEnv": None,
-    "resources": FREE_FORM, "securityContext": FREE_FORM, "containerSecurityContext": FREE_FORM,
-    "nodeSelector": FREE_FORM, "affinity": FREE_FORM, "tolerations": None, "topologySpreadConstraints": None,
-    "podLabels": FREE_FORM, "livenessProbe": FREE_FORM, "enableServiceLinks": None,
-    "prometheus": {
-        "enabled": None,
-        "servicemonitor": {"enabled": None, "prometheusInstance": None, "targetPort": None, "path": None,
-                           "interval": None, "scrapeTimeout": None, "labels": FREE_FORM, "annotations": FREE_FORM,
-                           "honorLabels": None, "endpointAdditionalProperties": FREE_FORM},
-        "podmonitor": FREE_FORM,
-    },
-    "webhook": FREE_FORM, "cainjector": FREE_FORM, "startupapicheck": FREE_FORM,
-}
-# Knative Serving config-autoscaler and config-features keys (knative.dev docs, serving 1.18).
-AUTOSCALER_KEYS = {
-    "container-concurrency-target-default", "container-concurrency-target-percentage", "target-burst-capacity",
-    "stable-window", "panic-window-percentage", "panic-threshold-percentage", "scale-to-zero-grace-period",
-    "scale-to-zero-pod-retention-period", "enable-scale-to-zero", "allow-zero-initial-scale", "initial-scale",
-    "max-scale-up-rate", "max-scale-down-rate", "max-scale", "min-scale", "max-scale-limit", "pod-autoscaler-class",
-    "requests-per-second-target-default", "target-utilization-percentage", "activator-capacity", "scale-down-delay",
-}
-FEATURE_KEYS = {
-    "kubernetes.podspec-nodeselector", "kubernetes.podspec-affinity", "kubernetes.podspec-tolerations",
-    "kubernetes.podspec-emptydir", "kubernetes.podspec-fieldref", "kubernetes.podspec-runtimeclassname",
-    "kubernetes.podspec-securitycontext", "kubernetes.podspec-topologyspreadconstraints",
-    "kubernetes.podspec-volumes-emptydir", "kubernetes.podspec-init-containers", "kubernetes.podspec-dryrun",
-    "kubernetes.containerspec-addcapabilities", "kubernetes.podspec-priorityclassname",
-    "kubernetes.podspec-schedulername", "kubernetes.podspec-hostipc", "kubernetes.podspec-hostpid",
-    "kubernetes.podspec-hostnetwork", "kubernetes.podspec-persistent-volume-claim",
-    "kubernetes.podspec-persistent-volume-write", "multi-container", "multi-container-probing", "tag-header-based-routing",
-    "autodetect-http2", "secure-pod-defaults", "queueproxy.mount-podinfo",
-}
+
+def _knative_keys(config_map: str) -> set[str]:
+    """The keys of a Serving 1.23.0 ConfigMap's `_example` block (knative/serving config/core/configmaps/)."""
+    data = yaml.safe_load((KNATIVE_CONFIGMAPS / f"config-{config_map}.yaml").read_text())["data"]
+    return set(yaml.safe_load(data["_example"]))
 
 
 def test_values_overrides_merge_deeply_and_replace_lists() -> None:
@@ -182,25 +124,33 @@ def test_serving_registers_pinned_charts_in_order(run_pulumi: Any) -> None:
 
 
 def test_value_path_check_names_every_key_the_chart_does_not_have() -> None:
-    known: KeyTree = {"a": {"b": None}, "labels": FREE_FORM}
-    values = {"a": {"b": 1, "c": 2}, "labels": {"anything": "x"}, "pilot": {"replicaCount": 3}}
-    assert unknown_value_paths(values, known) == ["a.c", "pilot"]
+    defaults = {"a": {"b": 1}, "labels": {}, "meshConfig": {"x": 1}}
+    values = {"a": {"b": 1, "c": 2}, "labels": {"anything": "x"}, "pilot": {"replicaCount": 3}, "meshConfig": {"y": 1}}
+    assert unknown_chart_paths(values, defaults) == ["a.c", "pilot", "meshConfig.y"]
+    assert unknown_chart_paths(values, defaults, pass_through={"meshConfig"}) == ["a.c", "pilot"]
 
 
-def test_charts_are_pinned_to_the_verified_releases() -> None:
-    # Verified to exist in each repository's index (docs/charts.md); a bump must re-verify the key tables.
-    assert (ISTIO_REPO, ISTIO_VERSION) == ("https://istio-release.storage.googleapis.com/charts", "1.26.2")
+def test_charts_are_pinned_to_the_releases_whose_files_the_tests_read() -> None:
+    # A bump means new files under tests/data/upstream/ (versions.json) and a pass over docs/charts.md.
+    assert (ISTIO_REPO, ISTIO_VERSION) == ("https://istio-release.storage.googleapis.com/charts", "1.30.3")
     assert (OPERATOR_CHART.repo, OPERATOR_CHART.chart, OPERATOR_CHART.version) == (
-        "https://knative.github.io/operator", "knative-operator", "v1.18.1")
+        "https://knative.github.io/operator", "knative-operator", "1.23.0")
+    assert SERVING_VERSION == "1.23.0"
     assert (CERT_MANAGER_CHART.repo, CERT_MANAGER_CHART.chart, CERT_MANAGER_CHART.version) == (
-        "https://charts.jetstack.io", "cert-manager", "v1.17.2")
+        "https://charts.jetstack.io", "cert-manager", "v1.21.1")
 
 
-@pytest.mark.parametrize("args", [IstioArgs(), IstioArgs(istiod_replicas=3, gateway_min_replicas=2, gateway_max_replicas=6)])
+TRACED = IstioArgs(tracing=TracingBackend(service="jaeger.monitoring.svc.cluster.local"))
+
+
+@pytest.mark.parametrize("args", [
+    IstioArgs(), TRACED, IstioArgs(istiod_replicas=3, gateway_min_replicas=2, gateway_max_replicas=6),
+    IstioArgs(gateway_service_type=ServiceType.LOAD_BALANCER, await_gateway_address=False),
+])
 def test_istio_values_only_use_keys_of_the_pinned_charts(args: IstioArgs) -> None:
-    assert unknown_value_paths(base_values(args), ISTIO_BASE_KEYS) == []
-    assert unknown_value_paths(istiod_values(args), ISTIOD_KEYS) == []
-    assert unknown_value_paths(gateway_values(args), ISTIO_GATEWAY_KEYS) == []
+    assert unknown_chart_paths(base_values(args), chart_defaults("base", ISTIO_VERSION)) == []
+    assert unknown_chart_paths(istiod_values(args), chart_defaults("istiod", ISTIO_VERSION), pass_through={"meshConfig"}) == []
+    assert unknown_chart_paths(gateway_values(args), chart_defaults("gateway", ISTIO_VERSION), pass_through={"labels"}) == []
 
 
 def test_istiod_values_are_top_level_not_under_the_legacy_pilot_block() -> None:
@@ -212,21 +162,99 @@ def test_istiod_values_are_top_level_not_under_the_legacy_pilot_block() -> None:
 
 @pytest.mark.parametrize("args", [CertManagerArgs(), CertManagerArgs(replicas=3, monitoring=False)])
 def test_cert_manager_values_only_use_keys_of_the_pinned_chart(args: CertManagerArgs) -> None:
-    assert unknown_value_paths(cert_manager_values(args), CERT_MANAGER_KEYS) == []
+    assert unknown_chart_paths(cert_manager_values(args), chart_defaults("cert-manager", CERT_MANAGER_CHART.version)) == []
 
 
 def test_knative_operator_override_keys_are_checked_against_the_operator_chart() -> None:
+    defaults = chart_defaults("knative-operator", OPERATOR_CHART.version)
     good = {"knative_operator": {"knative_operator": {"resources": {"requests": {"cpu": "50m"}}}}}
-    assert unknown_value_paths(good, KNATIVE_OPERATOR_KEYS) == []
-    assert unknown_value_paths({"operator": {"resources": {}}}, KNATIVE_OPERATOR_KEYS) == ["operator"]
+    assert unknown_chart_paths(good, defaults) == []
+    assert unknown_chart_paths({"operator": {"resources": {}}}, defaults) == ["operator"]
 
 
-def test_knative_config_maps_only_use_documented_keys() -> None:
-    config = knative_serving_manifest(KnativeArgs())["spec"]["config"]
-    assert set(config["autoscaler"]) <= AUTOSCALER_KEYS
-    assert set(config["features"]) <= FEATURE_KEYS
-    assert set(config) <= {"network", "istio", "autoscaler", "features", "domain", "defaults", "deployment",
-                           "gc", "logging", "observability", "tracing", "certmanager", "leader-election"}
+@pytest.mark.parametrize("args", [KnativeArgs(), KnativeArgs(tls_issuer="isf-issuer", domain="fn.example.com")])
+def test_knative_config_maps_only_use_keys_of_serving_1_23(args: KnativeArgs) -> None:
+    config = knative_serving_manifest(args)["spec"]["config"]
+    for config_map in ("autoscaler", "features", "network", "observability"):
+        assert set(config[config_map]) <= _knative_keys(config_map), config_map
+    assert set(config) <= {"network", "istio", "autoscaler", "features", "domain", "observability", "certmanager"}
+
+
+def test_placement_features_exist_in_serving_1_23_and_the_removed_emptydir_flag_is_gone() -> None:
+    # Defect 9: `kubernetes.podspec-emptydir` is not a 1.23 flag (emptyDir is kubernetes.podspec-volumes-emptydir).
+    assert set(PLACEMENT_FEATURES) <= _knative_keys("features")
+    assert "kubernetes.podspec-emptydir" not in PLACEMENT_FEATURES
+
+
+def test_knative_exports_prometheus_metrics_from_control_plane_and_queue_proxies() -> None:
+    observability = knative_serving_manifest(KnativeArgs())["spec"]["config"]["observability"]
+    assert observability == {"metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus"}
+
+
+def test_knative_serving_is_awaited_until_ready() -> None:
+    # Defect 2: pulumi-kubernetes only waits on a custom resource carrying pulumi.com/waitFor.
+    manifest = knative_serving_manifest(KnativeArgs())
+    assert manifest["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    assert crd_errors(manifest) == []
+
+
+def test_acme_stacks_serve_functions_over_tls_from_the_cluster_issuer(run_pulumi: Any) -> None:
+    # Defect 8: the ACME ClusterIssuer was never used; functions were plain HTTP.
+    acme = CertManagerArgs(issuer=IssuerKind.ACME, acme_email="ops@example.com")
+    records = run_pulumi(lambda: Serving("serving", ServingArgs(cert_manager=acme, knative=KnativeArgs(domain="fn.example.com"))))
+    serving = records.one("kubernetes:operator.knative.dev/v1beta1:KnativeServing")
+    config = serving.plain_inputs["spec"]["config"]
+    issuer = records.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    assert config["network"]["external-domain-tls"] == "Enabled"
+    assert yaml.safe_load(config["certmanager"]["issuerRef"]) == {"kind": "ClusterIssuer", "name": issuer.plain_inputs["metadata"]["name"]}
+    # Serving's controller exits when TLS is on and cert-manager's CRDs are missing: it must come after the chart.
+    chart = records.one(CHART, "serving-cert-manager-chart")
+    assert {chart.urn, issuer.urn} <= set(serving.dependencies)
+
+
+def test_self_signed_stacks_stay_on_http_unless_asked(run_pulumi: Any) -> None:
+    assert external_tls_issuer(ServingArgs()) is None
+    assert external_tls_issuer(ServingArgs(knative=KnativeArgs(external_tls=True))) == "isf-issuer"
+    acme = CertManagerArgs(issuer=IssuerKind.ACME, acme_email="ops@example.com")
+    assert external_tls_issuer(ServingArgs(cert_manager=acme, knative=KnativeArgs(external_tls=False))) is None
+
+
+def test_mesh_traces_go_to_the_otlp_backend_through_a_mesh_wide_telemetry(run_pulumi: Any) -> None:
+    # Defect 9: no extensionProvider and no Telemetry, so Istio's spans went nowhere.
+    values = istiod_values(TRACED)
+    (provider,) = values["meshConfig"]["extensionProviders"]
+    assert provider == {"name": "otel-tracing", "opentelemetry": {"service": "jaeger.monitoring.svc.cluster.local", "port": 4317}}
+    records = run_pulumi(lambda: Serving("serving", ServingArgs(istio=TRACED)))
+    telemetry = records.one("kubernetes:telemetry.istio.io/v1:Telemetry")
+    spec = telemetry.plain_inputs["spec"]
+    assert spec["tracing"][0]["providers"] == [{"name": "otel-tracing"}]
+    assert telemetry.plain_inputs["metadata"]["namespace"] == "istio-system"  # the root namespace: mesh-wide
+    assert crd_errors(telemetry.plain_inputs) == []
+    assert records.one(CHART, "serving-istio-base").urn in telemetry.dependencies
+    assert mesh_telemetry(IstioArgs()) is None
+
+
+def test_a_load_balancer_gateway_that_may_never_get_an_address_is_not_awaited() -> None:
+    # Defect 10: on clusters without a load-balancer controller the wait for the gateway's address timed out.
+    skipped = gateway_values(IstioArgs(await_gateway_address=False))
+    assert skipped["service"] == {"type": "LoadBalancer", "annotations": {"pulumi.com/skipAwait": "true"}}
+    assert gateway_values(IstioArgs())["service"] == {"type": "LoadBalancer"}
+    assert gateway_values(IstioArgs(gateway_service_type=ServiceType.NODE_PORT, await_gateway_address=False))["service"] == {
+        "type": "NodePort"}
+
+
+def test_cert_managers_service_monitor_waits_for_the_prometheus_crds(run_pulumi: Any) -> None:
+    # Defect 7: without what installs the ServiceMonitor CRD there is no ServiceMonitor; with it, the chart waits.
+    assert cert_manager_values(CertManagerArgs(), service_monitor=False)["prometheus"]["servicemonitor"]["enabled"] is False
+
+    def program() -> None:
+        crds = k8s.core.v1.ConfigMap("prometheus-crds")
+        CertManager("cm", CertManagerArgs(), prometheus_crds=[crds])
+
+    records = run_pulumi(program)
+    chart = records.one(CHART, "cm-chart")
+    assert chart.plain_inputs["values"]["prometheus"]["servicemonitor"]["enabled"] is True
+    assert records.one("kubernetes:core/v1:ConfigMap").urn in chart.dependencies
 
 
 def test_knative_autoscaler_durations_carry_units_and_bounds_match_knative_validation() -> None:

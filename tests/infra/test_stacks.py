@@ -282,14 +282,15 @@ def test_in_cluster_postgres_is_a_three_instance_cloudnativepg_cluster(render: R
     assert validate_manifests(rendered.manifests, rendered.config.kubernetes_version) == len(rendered.manifests)
 
 
-def test_in_cluster_redis_on_aws_replaces_elasticache_with_the_six_node_chart(render: Render) -> None:
+def test_in_cluster_redis_on_aws_replaces_elasticache_with_a_six_node_redis_cluster(render: Render) -> None:
     rendered = render("staging", "redis.mode=in_cluster")
     assert not _of(rendered, "aws:elasticache/replicationGroup:ReplicationGroup")
-    (redis,) = [c for c in rendered.charts if c.chart == "redis-cluster"]
-    assert redis.values["cluster"] == {"nodes": 6, "replicas": 1}
-    assert redis.values["existingSecret"] == rendered.config.redis.secret_name
-    assert redis.namespace == rendered.config.platform.namespace
-    assert redis.values["image"]["repository"] == "bitnamilegacy/redis-cluster"
+    assert [c.chart for c in rendered.charts if c.chart == "redis-operator"] == ["redis-operator"]
+    (redis,) = [m for m in rendered.manifests if m["kind"] == "RedisCluster"]
+    spec = redis["spec"]
+    assert spec["redisLeader"]["replicas"] + spec["redisFollower"]["replicas"] == 6
+    assert spec["kubernetesConfig"]["redisSecret"]["name"] == rendered.config.redis.secret_name
+    assert redis["metadata"]["namespace"] == rendered.config.platform.namespace
 
 
 # --- A cluster you already run ----------------------------------------------------------------------------------
@@ -317,8 +318,9 @@ def test_an_existing_cluster_runs_postgres_and_redis_inside_it_by_default(existi
     assert postgres["apiVersion"] == "postgresql.cnpg.io/v1" and postgres["spec"]["instances"] == 3
     assert postgres["spec"]["postgresql"]["parameters"] == GUIDE_TUNING
     charts = {c.chart: c for c in existing.charts}
-    assert {"cloudnative-pg", "redis-cluster"} <= set(charts)
-    assert charts["redis-cluster"].values["cluster"] == {"nodes": 6, "replicas": 1}
+    assert {"cloudnative-pg", "redis-operator"} <= set(charts)
+    (redis,) = [m for m in existing.manifests if m["kind"] == "RedisCluster"]
+    assert (redis["spec"]["clusterSize"], redis["spec"]["redisFollower"]["replicas"]) == (3, 3)
 
 
 def test_an_existing_cluster_gets_the_whole_platform_on_top(existing: Rendered) -> None:

@@ -44,7 +44,7 @@ def test_the_staging_example_function_is_an_edge_knative_service_in_the_function
 
 
 def test_functions_carry_the_label_the_warming_and_placement_services_select_on(render: Render) -> None:
-    from runtime.services.cluster import FUNCTION_LABEL
+    from runtime.contract.kubernetes import FUNCTION_LABEL
 
     for name, service in _in_namespace(render("staging"), "Service").items():
         assert service["metadata"]["labels"][FUNCTION_LABEL] == name
@@ -98,14 +98,14 @@ def test_a_gpu_function_lands_on_the_tainted_gpu_pool(staging_with_users: Render
 
 
 def test_functions_wait_for_knative_serving_and_workloads_for_the_monitoring_crds(render: Render) -> None:
-    from infra.composition import compose
-    from infra.config_loader import load_stack_config
+    from infra.composition import compose, plan_stack
+    from infra.engine_config import read_stack_file
     from infra.mocks import run_program
-    from infra.stack_file import read_stack_file
     from tests.infra.conftest import PROJECT_DIR
 
     engine = read_stack_file(PROJECT_DIR / "Pulumi.staging.yaml", list(USER_OVERRIDES))
-    records = run_program(lambda: compose(load_stack_config()), config=engine.values,
+    platform_plan = plan_stack(engine)
+    records = run_program(lambda: compose(platform_plan), config=engine.values,
                           secret_keys=engine.secret_keys, stack="staging")
     for component in ("isf-function-hello", "isf-workload-orders-api"):
         waits_for = {urn.split("::")[-1] for urn in records.one(

@@ -25,7 +25,7 @@ from components.workloads import (
     workload_manifests,
 )
 from components.workloads.manifests import INGRESS_NAMESPACE, MONITORING_NAMESPACE
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 HTTP = Port(name="http", container_port=8080)
 

@@ -21,7 +21,7 @@ from runtime.state.hot_state import HotState
 from runtime.store.engine import normalize_url, open_engine
 from runtime.store.migrate import upgrade
 from runtime.store.schema import Base
-from runtime.store.scratch import create_scratch_database, drop_scratch_database
+from tests.support.scratch_database import create_scratch_database, drop_scratch_database
 
 
 def _postgres_server_url() -> str | None:

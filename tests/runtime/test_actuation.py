@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from runtime.actuation.knative import (
+from runtime.actuation.patches import (
     MAX_SCALE,
     MIN_SCALE,
     SCALE_DOWN_DELAY,

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from runtime.api.app import create_api_app
-from runtime.api.config import ServiceConfig
-from runtime.settings import Tier
+from runtime.api.config import ServiceSettings
+from runtime.contract import Tier
 from runtime.store import (
     Actuation,
     AuditOutcome,
@@ -30,24 +30,26 @@ from runtime.store import (
     register_model,
     upsert_functions,
 )
+from tests.support.api_tokens import AUTH, local_token_file
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def config_for(database_url: str, **overrides: object) -> ServiceConfig:
+def config_for(database_url: str, **overrides: object) -> ServiceSettings:
     values: dict[str, object] = {
         "database_url": database_url,
         "redis_url": os.environ.get("REDIS_URL"),
         "redis_prefix": f"isf-test-{uuid.uuid4().hex[:10]}:",
         "migrate_on_start": False,
+        "local_token_file": local_token_file(),  # the all-scope TEST_TOKEN; test_auth.py tests the scopes
     }
-    return ServiceConfig(**(values | overrides))  # type: ignore[arg-type]
+    return ServiceSettings(**(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def client(engine: Engine, database_url: str) -> Iterator[TestClient]:
     app = create_api_app(config_for(database_url))
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=AUTH) as test_client:
         yield test_client
     app.state.context.hot_state.clear()
 
@@ -131,7 +133,7 @@ def test_a_source_over_its_rate_limit_gets_429_with_retry_after(engine: Engine, 
     app = create_api_app(config_for(database_url, ingest_requests_per_minute=2))
     if 60 - time.time() % 60 < 5:  # the limit counts per clock minute: start well inside one
         time.sleep(60 - time.time() % 60 + 0.1)
-    with TestClient(app) as limited:
+    with TestClient(app, headers=AUTH) as limited:
         codes = [limited.post("/v1/invocations", json=batch(record(), source="noisy")).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
         assert limited.post("/v1/invocations", json=batch(record(), source="quiet")).status_code == 200
@@ -155,7 +157,7 @@ def test_the_forecast_is_served_from_the_database_then_from_the_cache(client: Te
 def test_with_redis_down_the_forecast_still_comes_from_the_database(engine: Engine, database_url: str) -> None:
     record_forecasts(engine, [Forecast("f", T0, "v", [7.0])])
     app = create_api_app(config_for(database_url, redis_url="redis://127.0.0.1:1/0"))
-    with TestClient(app) as degraded:
+    with TestClient(app, headers=AUTH) as degraded:
         response = degraded.get("/v1/functions/f/forecast")
         assert response.status_code == 200 and response.json()["counts"] == [7.0]
         ready = degraded.get("/readyz")
@@ -198,9 +200,9 @@ def test_health_readiness_metrics_and_openapi_are_served(client: TestClient) -> 
 
 
 def test_a_database_outage_answers_503_with_retry_after(tmp_path: object) -> None:
-    config = ServiceConfig(database_url="postgresql://postgres@127.0.0.1:1/isf", migrate_on_start=False,
-                           retry_after_s=7)
-    with TestClient(create_api_app(config)) as unreachable:
+    config = ServiceSettings(database_url="postgresql://postgres@127.0.0.1:1/isf", migrate_on_start=False,
+                           retry_after_s=7, local_token_file=local_token_file())
+    with TestClient(create_api_app(config), headers=AUTH) as unreachable:
         response = unreachable.post("/v1/invocations", json=batch(record()))
         assert response.status_code == 503 and response.headers["Retry-After"] == "7"
         ready = unreachable.get("/readyz")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.sim import SimulationReport, make_policy, replay, replay_pool, score, simulate
-from runtime.sim.instances import PoolPolicy
+from runtime.sim import SimulationReport, app_profile, make_policy, replay, replay_pool, score, simulate
 from runtime.traces import Trace, load_trace
 from runtime.warming.baselines import HybridHistogram, Oracle
+from runtime.warming.policy import PoolPolicy
 
 # runtime/data/traces/README.md: (p75 cold-start %, total cold starts, wasted memory vs fixed-10 %).
 REFERENCE = {
@@ -49,7 +49,7 @@ def single_app(minutes: list[int], length: int) -> Trace:
 
 
 def run(trace: Trace, policy) -> tuple[np.ndarray, int]:
-    loaded = replay(trace.counts, trace.profile(), policy)
+    loaded = replay(trace.counts, app_profile(trace), policy)
     return loaded[0], int(score(trace.counts, loaded, trace.memory_mb).cold_starts[0])
 
 
@@ -90,14 +90,14 @@ def test_the_oracle_wastes_nothing_and_only_misses_each_apps_first_invocation() 
 
 def test_the_oracle_refuses_to_run_without_the_future() -> None:
     with pytest.raises(ValueError, match="future"):
-        Oracle().reset(single_app([0], 5).profile(), None)
+        Oracle().reset(app_profile(single_app([0], 5)), None)
 
 
 def decisions(name: str, counts: np.ndarray, trace: Trace) -> np.ndarray:
     policy = make_policy(name)
     if isinstance(policy, PoolPolicy):
-        return replay_pool(counts, trace.profile(), policy)
-    return replay(counts, trace.profile(), policy)
+        return replay_pool(counts, app_profile(trace), policy)
+    return replay(counts, app_profile(trace), policy)
 
 
 @pytest.mark.parametrize("name", ["fixed-10", "hybrid-histogram", "predictive", "predictive-deployed", "predictive-pool"])

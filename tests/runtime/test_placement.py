@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from runtime.contract import Tier
 from runtime.placement import (
     FunctionDemand,
     PlacementProblem,
@@ -21,8 +22,8 @@ from runtime.placement import (
     place,
 )
 from runtime.placement.costs import NO_TIER, build_cost_model
-from runtime.placement.synthetic import random_problem
-from runtime.settings import CostWeights, PlacementSettings, Tier
+from runtime.settings import CostWeights, PlacementSettings
+from tests.support.placement_problems import random_problem
 
 SETTINGS = PlacementSettings(milp_time_limit_s=30)
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from kubernetes.client import V1Node, V1NodeCondition, V1NodeSpec, V1NodeStatus, V1ObjectMeta
 
+from runtime.contract import Tier
 from runtime.placement import Resources, tier_capacities
-from runtime.settings import Tier
 
 
 def _node(

@@ -29,9 +29,10 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine, func, select
 
 from runtime.api.app import create_api_app
-from runtime.api.config import ServiceConfig
+from runtime.api.config import ServiceSettings
 from runtime.store import invocations_between, open_engine
 from runtime.store.schema import Invocation
+from tests.support.api_tokens import AUTH, local_token_file
 
 pytestmark = pytest.mark.slow
 
@@ -226,7 +227,8 @@ def test_a_postgres_crash_mid_load_answers_503_with_retry_after_and_writes_nothi
 ) -> None:
     from fastapi.testclient import TestClient
 
-    config = ServiceConfig(database_url=private_postgres.url, retry_after_s=3, ingest_requests_per_minute=0)
+    config = ServiceSettings(database_url=private_postgres.url, retry_after_s=3, ingest_requests_per_minute=0,
+                             local_token_file=local_token_file())
     outcomes: dict[int, int] = {}
     restarted = threading.Event()
 
@@ -236,7 +238,7 @@ def test_a_postgres_crash_mid_load_answers_503_with_retry_after_and_writes_nothi
         private_postgres.start()
         restarted.set()
 
-    with TestClient(create_api_app(config)) as client:
+    with TestClient(create_api_app(config), headers=AUTH) as client:
         crasher = threading.Thread(target=crash_and_restart)
         number, deadline = 0, time.monotonic() + 90
         acknowledged_after_restart = 0
@@ -270,7 +272,7 @@ def test_a_postgres_crash_mid_load_answers_503_with_retry_after_and_writes_nothi
 
 @pytest.fixture
 def api_schema(engine: Engine, database_url: str) -> schemathesis.BaseSchema:
-    config = ServiceConfig(database_url=database_url, migrate_on_start=False, ingest_requests_per_minute=0)
+    config = ServiceSettings(database_url=database_url, migrate_on_start=False, ingest_requests_per_minute=0)
     return schemathesis.openapi.from_asgi("/openapi.json", create_api_app(config))
 
 

@@ -9,8 +9,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from runtime.contract import Tier
 from runtime.services.placement import PlacementController
-from runtime.settings import RuntimeSettings, Tier
+from runtime.settings import RuntimeSettings
 from runtime.store import (
     AuditOutcome,
     Forecast,

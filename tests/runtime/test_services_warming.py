@@ -10,8 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
-from runtime.actuation.knative import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
-from runtime.services.loop import LoopMetrics, PeriodicLoop
+from runtime.api.loop import LoopMetrics, PeriodicLoop
+from runtime.contract.kubernetes import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
@@ -257,11 +257,12 @@ def test_a_timer_is_warmed_before_its_tick_and_released_between_ticks(engine: En
     ticks[0, 5::15] = 3
     six = NOW.replace(hour=6, minute=0, second=0)
     forecast(engine, "hello", [30.0] * 15)
-    now = [NOW.replace(minute=4)]
-    warming = controller(engine, kube, clock=now)
+    now = [NOW.replace(minute=4, second=40)]  # the pass in the second half of 12:04 pre-warms 12:05
+    # A budget far below what keeping it warm between ticks costs (the default, fixed-10's waste, would pay for that).
+    warming = controller(engine, kube, clock=now, budget={"kind": "mb_minutes_per_day", "value": 1.0})
 
     invocations(engine, ["hello"], ticks[:, :362], six)  # ingested through 12:01: 12:02, 12:03 still pending
-    warming.run_pass()  # at 12:04:20, for 12:04 and 12:05
+    warming.run_pass()  # at 12:04:40, for 12:04 and 12:05 (the next pass comes after 12:05 begins)
     before_tick = current_pools(engine)["hello"]
     invocations(engine, ["hello"], ticks[:, 362:], six + timedelta(minutes=362))  # through 12:11
     now[0] = NOW.replace(minute=12)

@@ -1,4 +1,4 @@
-"""The simulation semantics of ARCHITECTURE.md, rule by rule, on small hand-made traces."""
+"""The simulation semantics of docs/architecture.md, rule by rule, on small hand-made traces."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from runtime.sim import (
     PolicyKind,
-    PoolPolicy,
     account,
+    app_profile,
     make_policy,
     needed_instances,
     replay,
@@ -19,7 +19,7 @@ from runtime.sim import (
 from runtime.sim.instances import warm_from_loaded
 from runtime.traces import Trace
 from runtime.warming.baselines import FixedKeepAlive, WindowPolicy
-from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
+from runtime.warming.policy import AppProfile, Counts, Mask, PoolPolicy, WarmingPolicy
 
 
 def trace_of(rows: list[list[int]], memory_mb: list[float] | None = None, duration_ms: list[float] | None = None) -> Trace:
@@ -63,7 +63,7 @@ class Window(WindowPolicy):
 
 
 def run(trace: Trace, policy: WarmingPolicy):
-    loaded = replay(trace.counts, trace.profile(), policy)
+    loaded = replay(trace.counts, app_profile(trace), policy)
     return loaded, score(trace.counts, loaded, trace.memory_mb)
 
 
@@ -88,7 +88,7 @@ def test_a_loaded_minute_without_invocations_wastes_the_apps_memory() -> None:
 def test_the_policy_decides_minute_t_having_seen_only_earlier_minutes() -> None:
     trace = trace_of([[1, 0, 2, 0], [0, 5, 0, 0]])
     policy = Scripted([[False] * 4, [False] * 4])
-    replay(trace.counts, trace.profile(), policy)
+    replay(trace.counts, app_profile(trace), policy)
     assert policy.future is None
     np.testing.assert_array_equal(np.array(policy.seen).T, trace.counts)
 
@@ -162,7 +162,7 @@ def test_a_pool_policy_is_replayed_causally_and_reported_at_both_levels() -> Non
             self.last = counts.copy()
 
     trace = trace_of([[2, 2, 0, 1]], duration_ms=[60_000.0])
-    warm = replay_pool(trace.counts, trace.profile(), LastMinutePool())
+    warm = replay_pool(trace.counts, app_profile(trace), LastMinutePool())
     assert warm.tolist() == [[0, 2, 2, 0]]
     report = simulate(trace, [LastMinutePool()])
     result = report.policies["last-minute"]

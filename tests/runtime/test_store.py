@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select
 
-from runtime.settings import CostSettings, Tier
+from runtime.contract import Tier
+from runtime.settings import CostSettings
 from runtime.store import (
     Actuation,
     AuditOutcome,

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from runtime.sim import app_profile
 from runtime.traces import (
-    Pattern,
     TraceFormatError,
     Trigger,
     load_azure2019,
     load_azure2021,
     load_trace,
-    synthetic_trace,
 )
+from tests.support.synthetic_trace import Pattern, synthetic_trace
 
 DURATIONS_HEADER = (
     "HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,percentile_Average_0,percentile_Average_1,"
@@ -44,7 +44,7 @@ def test_sampled_day_loads_500_functions_by_1440_minutes_with_durations_and_memo
     assert trace.duration_ms[0] == 224
     assert trace.memory_mb[0] == 188
     assert trace.duration_percentiles_ms.shape == (500, 7)
-    assert trace.profile().n_apps == 500
+    assert app_profile(trace).n_apps == 500
 
 
 def test_real_8h_trace_keeps_its_minute_window_triggers_and_per_function_memory() -> None:

@@ -21,10 +21,13 @@ from opentelemetry.util._once import Once
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, text
 
-from runtime.api.config import ServiceConfig
+from runtime.api.auth import RequireScope
+from runtime.api.config import ServiceSettings
+from runtime.api.loop import LoopMetrics, PeriodicLoop
 from runtime.api.service import ServiceContext, create_service_app, service_context
 from runtime.api.tracing import ENDPOINT_VARIABLE, TracingConfigError, instrument_service, tracer_provider_for
-from runtime.services.loop import LoopMetrics, PeriodicLoop
+from runtime.contract.auth import Scope
+from tests.support.api_tokens import AUTH, local_token_file
 
 ENDPOINT = "http://127.0.0.1:4317"
 
@@ -45,7 +48,7 @@ def fresh_tracing_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def things_router() -> APIRouter:
     """One route that queries the database, answering 404 for an unknown thing."""
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", dependencies=[Depends(RequireScope(Scope.READ))])
 
     @router.get("/things/{thing_id}")
     def read_thing(thing_id: str, context: Annotated[ServiceContext, Depends(service_context)]) -> dict[str, object]:
@@ -59,8 +62,9 @@ def things_router() -> APIRouter:
 
 
 def service_with_things(database_url: str) -> FastAPI:
-    config = ServiceConfig(database_url=database_url, redis_url=None,  # type: ignore[call-arg]
-                           redis_prefix=f"isf-test-{uuid.uuid4().hex[:10]}:", migrate_on_start=False)
+    config = ServiceSettings(database_url=database_url, redis_url=None,  # type: ignore[call-arg]
+                           redis_prefix=f"isf-test-{uuid.uuid4().hex[:10]}:", migrate_on_start=False,
+                           local_token_file=local_token_file())
     return create_service_app("things", config, routers=[things_router()])
 
 
@@ -85,7 +89,7 @@ def test_without_the_endpoint_variable_nothing_is_configured_and_requests_carry_
 ) -> None:
     assert tracer_provider_for("things", {}) is None
     app = service_with_things(database_url)
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         response = client.get("/v1/things/a")
     assert response.status_code == 200
     assert response.json()["traced"] is False
@@ -118,7 +122,7 @@ def test_a_request_is_a_server_span_with_its_route_and_status_flushed_at_shutdow
 ) -> None:
     exporter = InMemorySpanExporter()
     app = traced_service(database_url, exporter)
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         assert client.get("/v1/things/a").json()["traced"] is True
         assert client.get("/v1/things/missing").status_code == 404
         assert client.get("/healthz").status_code == 200
@@ -135,7 +139,7 @@ def test_a_request_is_a_server_span_with_its_route_and_status_flushed_at_shutdow
 
 def test_a_query_during_a_request_is_a_child_span_of_the_request(engine: Engine, database_url: str) -> None:
     exporter = InMemorySpanExporter()
-    with TestClient(traced_service(database_url, exporter)) as client:
+    with TestClient(traced_service(database_url, exporter), headers=AUTH) as client:
         client.get("/v1/things/a")
     spans = exporter.get_finished_spans()
     (request,) = server_spans(spans)
@@ -149,7 +153,7 @@ def test_a_query_during_a_request_is_a_child_span_of_the_request(engine: Engine,
 def test_a_request_with_a_traceparent_joins_the_callers_trace(engine: Engine, database_url: str) -> None:
     exporter = InMemorySpanExporter()
     caller_trace, caller_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
-    with TestClient(traced_service(database_url, exporter)) as client:
+    with TestClient(traced_service(database_url, exporter), headers=AUTH) as client:
         client.get("/v1/things/a", headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
     (request,) = server_spans(exporter.get_finished_spans())
     assert format(ids(request).trace_id, "032x") == caller_trace
@@ -230,7 +234,7 @@ def test_with_the_endpoint_set_a_service_exports_its_request_and_pass_spans_over
     monkeypatch.setenv(ENDPOINT_VARIABLE, f"http://127.0.0.1:{port}")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "isf-things")
     app = service_with_things(database_url)
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         client.get("/v1/things/a")
         # A loop built the way the services build theirs (no tracer given) reports to the service's provider.
         PeriodicLoop("forecast", 60, lambda: None, LoopMetrics(CollectorRegistry())).run_once()

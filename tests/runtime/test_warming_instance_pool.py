@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.instances import account, needed_instances, replay_pool, warm_from_loaded
+from runtime.sim.instances import account, replay_pool, warm_from_loaded
 from runtime.sim.replay import replay
 from runtime.traces import load_trace
 from runtime.warming.baselines import FixedKeepAlive
 from runtime.warming.instance_pool import TrailingCostPool
-from runtime.warming.policy import AppProfile
+from runtime.warming.policy import AppProfile, needed_instances
 from runtime.warming.pool import make_predictive_pool
 
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.replay import replay, score
+from runtime.sim import simulate
+from runtime.sim.replay import app_profile, replay, score
 from runtime.traces import load_trace
+from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
 from runtime.warming.hazard import IdleTimeHazard
 from runtime.warming.policy import AppProfile
@@ -107,6 +109,18 @@ def test_decisions_never_depend_on_future_minutes():
     assert not np.array_equal(first, second)
 
 
+def test_budgeted_decisions_never_depend_on_future_minutes():
+    # The budget's price and the population features move with every minute seen, never with later ones.
+    counts = load_trace("sampled-500fn-1day").by_app().counts[:80, :500]
+    altered = counts.copy()
+    altered[:, 300:] = np.random.default_rng(4).integers(0, 2, size=(80, 200))
+    profile = _profile(80)
+    first = replay(counts, profile, make_predictive_policy())
+    second = replay(altered, profile, make_predictive_policy())
+    np.testing.assert_array_equal(first[:, :301], second[:, :301])
+    assert not np.array_equal(first, second)
+
+
 def test_apps_added_when_first_seen_get_the_decisions_they_would_have_had_all_along():
     # The warming service adds functions as they appear; that must not change any decision.
     counts = load_trace("sampled-500fn-1day").counts[:40, :300].astype(np.int64)
@@ -172,7 +186,7 @@ HYBRID_HISTOGRAM_WASTE_PCT = 172.0
 
 def _bundled_day(cold_start_mb_minutes: float) -> tuple[float, int, float]:
     trace = load_trace("sampled-500fn-1day").by_app()
-    profile = trace.profile()
+    profile = app_profile(trace)
     fixed10 = score(trace.counts, replay(trace.counts, profile, FixedKeepAlive(10)), profile.memory_mb)
     ours = score(
         trace.counts, replay(trace.counts, profile, _policy(cold_start_mb_minutes)), profile.memory_mb
@@ -185,19 +199,33 @@ def _bundled_day(cold_start_mb_minutes: float) -> tuple[float, int, float]:
 
 def test_on_the_bundled_day_predictive_beats_hybrid_histogram_on_cold_starts_and_memory_at_once():
     _, cold_starts, waste_pct = _bundled_day(cold_start_mb_minutes=20_000.0)
-    assert cold_starts < 0.90 * HYBRID_HISTOGRAM_COLD_STARTS  # measured 1324
-    assert waste_pct < 0.80 * HYBRID_HISTOGRAM_WASTE_PCT  # measured 128.6 %
+    assert cold_starts < 0.90 * HYBRID_HISTOGRAM_COLD_STARTS  # measured 1200 (population model, fixed price)
+    assert waste_pct < 0.80 * HYBRID_HISTOGRAM_WASTE_PCT  # measured 119 %
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 3's headline target is not reached yet; measured by benchmarks/warming_bench.py",
+_VALIDATION_MISS = (
+    "on the validation trace the default spends 97 % of fixed-10's memory for 8,169 cold starts against"
+    " hybrid-histogram's 6,698 at 136 % (docs/warming.md): the cold-start target is not met there yet"
 )
-def test_on_the_bundled_day_predictive_reaches_the_headline_target_within_fixed10_memory():
-    p75, cold_starts, waste_pct = _bundled_day(cold_start_mb_minutes=10_000.0)
-    assert waste_pct <= 100.0
-    assert p75 <= 50.0
-    assert cold_starts <= 0.60 * HYBRID_HISTOGRAM_COLD_STARTS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "trace",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=_VALIDATION_MISS))
+        if name == "invitro-busy-1306fn-1day"
+        else name
+        for name in BUNDLED_TRACES
+    ],
+)
+def test_at_default_settings_predictive_stays_within_fixed10s_memory_with_no_more_cold_starts_than_hybrid(trace):
+    # Issue 11's target, on each bundled trace: the default budget (1.0 x fixed-10's waste) is kept
+    # and the cold starts are no more than the ATC'20 hybrid histogram's (which spends 95-172 %).
+    report = simulate(load_trace(trace), ["fixed-10", "hybrid-histogram", "predictive"], label=trace)
+    ours, hybrid = report.policies["predictive"], report.policies["hybrid-histogram"]
+    assert ours.wasted_memory_vs_fixed10_pct <= 100.0
+    assert ours.cold_starts <= hybrid.cold_starts
 
 
 def test_the_deployed_policy_never_sees_the_minute_just_before_it_decides():

@@ -1,4 +1,5 @@
-"""Alembic environment: uses the connection handed over by `runtime.store.migrate`, else DATABASE_URL."""
+"""Alembic environment: uses the connection handed over by `runtime.store.migrate`, else DATABASE_URL
+(only the `alembic` command line gets there; the services hand over their engine's connection)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
+from runtime.contract import environment
 from runtime.store.engine import DEFAULT_DATABASE_URL, open_engine
 from runtime.store.schema import Base
 
@@ -28,7 +30,7 @@ given: Connection | None = context.config.attributes.get("connection")
 if given is not None:
     _run(given)
 else:
-    engine = open_engine(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    engine = open_engine(os.environ.get(environment.DATABASE_URL, DEFAULT_DATABASE_URL))
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

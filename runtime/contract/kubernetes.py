@@ -1,0 +1,22 @@
+"""Kubernetes names both sides use: namespaces, the labels controllers select on, the annotations they patch."""
+
+from __future__ import annotations
+
+# Namespaces (defaults of the stack config; the services learn the real ones from the environment).
+PLATFORM_NAMESPACE = "serverless-system"
+FUNCTIONS_NAMESPACE = "functions"
+
+# Labels the program puts on what it deploys and the controllers select on.
+FUNCTION_LABEL = "isf.io/function"  # a Knative Service that runs a function: value = the function id
+WORKLOAD_TIER_LABEL = "isf.io/tier"  # the tier a workload or function was declared on
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "isf"
+SETTINGS_HASH_ANNOTATION = "isf.io/settings-sha256"  # rolls the control plane when settings change
+
+# Knative Serving: the API the warming and placement services patch, and its autoscaling annotations.
+KNATIVE_GROUP = "serving.knative.dev"
+KNATIVE_VERSION = "v1"
+AUTOSCALING_PREFIX = "autoscaling.knative.dev"
+MIN_SCALE = f"{AUTOSCALING_PREFIX}/min-scale"
+MAX_SCALE = f"{AUTOSCALING_PREFIX}/max-scale"
+SCALE_DOWN_DELAY = f"{AUTOSCALING_PREFIX}/scale-down-delay"

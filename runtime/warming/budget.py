@@ -1,0 +1,111 @@
+"""Warming by budget: price warm memory online so the wasted memory stays within the operator's budget.
+
+The predictive policy loads an app when P x cold-start price beats (1 - P) x its idle memory's
+price. A fixed cold-start price does not transfer between workloads (the same price wastes 83 % of
+fixed-10's memory on one trace and 141 % on another), so operators state a budget instead
+(`warming.budget`) and `BudgetController` finds the price: a dual (Lagrangian) controller on the
+log of the cold-start price. Each minute it books the memory the policy wasted (loaded, not
+invoked) against the budget accrued in that minute, and
+
+    log price -= gain x [clip(log(trailing spend / trailing pace)) + clip(log(spend / pace so far))]
+
+(the pace: 97 % of the budget accrued) so the price of warm memory rises while spend runs above the
+budget's pace (trailing hour) or the total is over, and falls while below. A budget relative to fixed-10 accrues fixed-10's
+counterfactual waste, computable from the invocations alone: fixed-10 holds an app loaded in the
+10 minutes after each invocation minute.
+
+Entry points: the predictive policy owns one (`PredictiveWarming.budget`), so `isf simulate`, the
+warming service and any future control loop (`isf loop`) share this implementation; a loop that
+drives a policy itself calls `record(loaded, counts, memory_mb)` once a minute, after the minute,
+and reads `cold_start_usd` before deciding the next.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from runtime.settings import BudgetKind, WarmingBudget
+from runtime.warming.hazard import grow_rows
+
+Floats = npt.NDArray[np.float64]
+
+FIXED10_MINUTES: Final = 10
+_GAIN: Final = 0.02
+"""Log-price step per minute at a full e-fold of overspend: halves the price in about half an hour."""
+_WINDOW_MINUTES: Final = 60.0
+"""Time constant of the trailing spend and budget (exponential averages)."""
+_HEADROOM: Final = 0.97
+"""The controller paces at this share of the budget: the price reacts to spend with a lag (warm minutes
+follow a price change over the next hour), and the remainder absorbs the overshoot at the end."""
+_PRICE_RANGE: Final = 1e3
+"""The price stays within [initial / range, initial x range]."""
+
+
+class BudgetController:
+    """Keeps a policy's wasted memory (MB-minutes) within `budget` by moving its cold-start price."""
+
+    def __init__(self, budget: WarmingBudget, *, cold_start_usd: float, memory_gb_second_usd: float, n_apps: int):
+        self.budget = budget
+        self._pace = budget.mb_minutes_per_minute(memory_gb_second_usd)
+        self._initial_log_price = math.log(cold_start_usd)
+        self._log_price = self._initial_log_price
+        self._last = np.full(n_apps, -1, dtype=np.int64)  # last invocation minute, for fixed-10's spend
+        self.t = 0
+        self._accruing = 0  # minutes since the budget began to accrue: a silent lead-in changes nothing
+        self.spend_mb_minutes = 0.0
+        self.budget_mb_minutes = 0.0
+        self._trailing_spend = 0.0
+        self._trailing_budget = 0.0
+
+    @property
+    def cold_start_usd(self) -> float:
+        """The cold-start price the policy should decide the coming minute with."""
+        return math.exp(self._log_price)
+
+    def add_apps(self, count: int) -> None:
+        """Account for `count` more apps, never invoked so far."""
+        self._last = grow_rows(self._last, count, -1)
+
+    def fixed10_waste(self, counts: npt.NDArray[np.int64], memory_mb: Floats) -> float:
+        """MB-minutes fixed-10 would have wasted in minute `t` given these counts."""
+        since = self.t - self._last
+        loaded = (self._last >= 0) & (since <= FIXED10_MINUTES)
+        return float(memory_mb[loaded & (counts == 0)].sum())
+
+    def record(self, loaded: npt.NDArray[np.bool_], counts: npt.NDArray[np.int64], memory_mb: Floats) -> None:
+        """Book minute `t`: what the policy had `loaded`, what was invoked; then move the price."""
+        invoked = counts > 0
+        if loaded.size < invoked.size:  # apps added after the decision were not loaded
+            loaded = np.concatenate([loaded, np.zeros(invoked.size - loaded.size, dtype=np.bool_)])
+        spent = float(memory_mb[loaded & ~invoked].sum())
+        if self._pace is None:  # relative to fixed-10: accrue its counterfactual spend
+            accrued = self.budget.value * self.fixed10_waste(counts, memory_mb)
+        else:
+            accrued = self._pace
+        self._last[invoked] = self.t
+        self.t += 1
+        self.spend_mb_minutes += spent
+        self.budget_mb_minutes += accrued
+        decay = math.exp(-1.0 / _WINDOW_MINUTES)
+        self._trailing_spend = decay * self._trailing_spend + spent
+        self._trailing_budget = decay * self._trailing_budget + accrued
+        if self.budget_mb_minutes <= 0:
+            return  # nothing accrued yet (no invocation): no pace to compare with
+        self._accruing += 1
+        # A floor of one average minute's budget keeps the ratios finite when either side is still 0.
+        floor = self.budget_mb_minutes / self._accruing
+        trailing = math.log((self._trailing_spend + floor) / (_HEADROOM * self._trailing_budget + floor))
+        total = math.log((self.spend_mb_minutes + floor) / (_HEADROOM * self.budget_mb_minutes + floor))
+        step = _GAIN * (float(np.clip(trailing, -1.0, 1.0)) + float(np.clip(total, -1.0, 1.0)))
+        bound = math.log(_PRICE_RANGE)
+        self._log_price = float(
+            np.clip(self._log_price - step, self._initial_log_price - bound, self._initial_log_price + bound)
+        )
+
+    @property
+    def kind(self) -> BudgetKind:
+        return self.budget.kind

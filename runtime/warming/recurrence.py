@@ -1,0 +1,141 @@
+"""Causal recurrence evidence per app: earlier lags, the most common idle gap, survival, rates.
+
+`signals.py` asks "does the current idle time look like one seen before?". This module adds what a
+population model needs to tell a timer from a burst from a one-off, all from minutes already seen:
+
+- lags: for every lag L up to `horizon` minutes, how often the app fired L minutes after one of its
+  past invocation minutes (shrunk towards its base rate); the evidence for minute t is the best such
+  rate over the app's invocations in the last `horizon` minutes, and their noisy-or;
+- the most common completed idle gap: whether the current idle time is it or a multiple of it (a
+  timer that skips runs), and how dominant it is;
+- how unusual the current idle time is: the share of the app's completed gaps at least this long;
+- recent rate: invocation minutes in the last hour and in the last `horizon` minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from runtime.warming.hazard import grow_rows
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+RECURRENCE_FEATURE_NAMES: Final = (
+    "lag_best_rate",
+    "lag_noisy_or",
+    "lag_lift",
+    "lag_support",
+    "mode_echo",
+    "mode_multiple",
+    "mode_share",
+    "survival",
+    "log_rate_hour",
+    "log_rate_horizon",
+)
+"""Column order of `RecurrenceEvidence.features`."""
+
+_BASE_PSEUDO_MINUTES: Final = 2.0
+"""Each lag's hit rate starts from the app's base rate with this many pseudo-trials."""
+_RATE_HOUR: Final = 60
+_CLIP: Final = 1e-6
+
+
+def _logit(p: Floats) -> Floats:
+    clipped = np.clip(p, _CLIP, 1.0 - _CLIP)
+    return np.log(clipped / (1.0 - clipped))
+
+
+class RecurrenceEvidence:
+    """Incrementally maintained recurrence state for `n_apps` apps over lags 1..`horizon`."""
+
+    def __init__(self, n_apps: int, horizon: int):
+        if horizon < 1:
+            raise ValueError(f"recurrence horizon must be at least 1 minute, got {horizon}")
+        self.horizon = horizon
+        self.t = 0
+        self._ring = np.zeros((n_apps, horizon), dtype=np.bool_)  # minute m sits in slot m % horizon
+        self._trials = np.zeros((n_apps, horizon + 1))  # column L: past invocations followed by L minutes
+        self._hits = np.zeros((n_apps, horizon + 1))  # ... of which minute +L was invoked too
+        self._gaps = np.zeros((n_apps, horizon + 2))  # completed idle gaps by length (last column: longer)
+        self._last = np.full(n_apps, -1, dtype=np.int64)
+        self._first = np.full(n_apps, -1, dtype=np.int64)
+        self._active = np.zeros(n_apps)
+        self._lags = np.arange(1, horizon + 1)
+
+    def add_apps(self, count: int) -> None:
+        """Start tracking `count` more apps, never invoked so far."""
+        self._ring = grow_rows(self._ring, count, False)
+        self._trials, self._hits = grow_rows(self._trials, count, 0), grow_rows(self._hits, count, 0)
+        self._gaps = grow_rows(self._gaps, count, 0)
+        self._last, self._first = grow_rows(self._last, count, -1), grow_rows(self._first, count, -1)
+        self._active = grow_rows(self._active, count, 0)
+
+    def _past(self, apps: Ints) -> npt.NDArray[np.bool_]:
+        """apps x horizon: column L-1 is whether the app fired L minutes before minute t."""
+        return self._ring[np.ix_(apps, (self.t - self._lags) % self.horizon)]
+
+    def features(self, apps: Ints, since: Ints) -> Floats:
+        """apps x len(RECURRENCE_FEATURE_NAMES) evidence for an invocation in minute `t` (`since` >= 1)."""
+        t = self.t
+        past = self._past(apps)
+        base = (self._active[apps] + 1.0) / (t - np.maximum(self._first[apps], 0) + 2.0)
+        rate = (self._hits[apps, 1:] + _BASE_PSEUDO_MINUTES * base[:, None]) / (
+            self._trials[apps, 1:] + _BASE_PSEUDO_MINUTES
+        )
+        on = np.where(past, rate, 0.0)
+        best = on.max(axis=1)
+        support = self._trials[apps, 1 + on.argmax(axis=1)]
+        noisy_or = -np.expm1(np.where(past, np.log1p(-np.minimum(rate, 1.0 - _CLIP)), 0.0).sum(axis=1))
+
+        gaps = self._gaps[apps, 1 : self.horizon + 1]
+        completed = self._gaps[apps].sum(axis=1)
+        mode = gaps.argmax(axis=1) + 1
+        mode_count = gaps.max(axis=1)
+        has_mode = mode_count >= 2.0  # a gap seen once is not a habit
+        multiple = np.rint(since / mode)
+        near = np.abs(since - multiple * mode) <= 1
+        mode_echo = has_mode & near & (multiple == 1)
+        mode_multiple = has_mode & near & (multiple >= 2)
+        share = _logit((mode_count + 0.5) / (completed + 1.0))
+        # Completed gaps at least `since` long, over all completed gaps: how unusual this silence is.
+        at_least = completed - np.cumsum(self._gaps[apps], axis=1)[
+            np.arange(apps.size), np.minimum(since, self.horizon + 1) - 1
+        ]
+        survival = _logit((at_least + 0.5) / (completed + 1.0))
+        hour_slots = (t - np.arange(1, _RATE_HOUR + 1)) % self.horizon
+        rate_hour = self._ring[np.ix_(apps, hour_slots)].sum(axis=1) if self.horizon >= _RATE_HOUR else past.sum(1)
+        return np.stack(
+            [
+                _logit(best),
+                _logit(noisy_or),
+                np.log(np.maximum(best, _CLIP) / base),
+                np.log1p(support),
+                mode_echo.astype(np.float64),
+                mode_multiple.astype(np.float64),
+                (mode_echo | mode_multiple) * share,
+                survival,
+                np.log1p(rate_hour.astype(np.float64)),
+                np.log1p(past.sum(axis=1).astype(np.float64)),
+            ],
+            axis=1,
+        )
+
+    def observe(self, invoked: npt.NDArray[np.bool_]) -> None:
+        """Reveal which apps were invoked in minute `t` and advance to minute t + 1."""
+        t = self.t
+        recent = np.flatnonzero(self._last >= t - self.horizon)  # only they have a past invocation in range
+        if recent.size:
+            past = self._past(recent)
+            self._trials[recent, 1:] += past
+            self._hits[recent, 1:] += past & invoked[recent, None]
+        returning = np.flatnonzero(invoked & (self._last >= 0))
+        self._gaps[returning, np.minimum(t - self._last[returning], self.horizon + 1)] += 1.0
+        self._ring[:, t % self.horizon] = invoked
+        self._first[invoked & (self._first < 0)] = t
+        self._active += invoked
+        self._last[invoked] = t
+        self.t = t + 1

@@ -1,0 +1,54 @@
+"""`isf loop` end to end: four service processes, the simulated cluster, the bundled day's first 50
+functions for 120 minutes; what it measures must match `isf simulate`'s `predictive-deployed`.
+
+Compared (`runtime.cluster_sim.loop`): total cold starts (invocation minutes without a ready pod) and
+app-level wasted memory (minutes with a ready pod and no invocation x the function's memory), over
+the same functions and minutes. The barrier clock makes the run deterministic, so the bound is tight.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.cluster_sim.loop import LoopConfig, run_loop, window_trace
+from runtime.store.engine import normalize_url
+from runtime.traces import load_trace
+from tests.support.scratch_database import create_scratch_database, drop_scratch_database
+
+TRACE, FUNCTIONS, START, MINUTES = "sampled-500fn-1day", 50, 0, 120
+
+
+@pytest.fixture
+def loop_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh PostgreSQL database when DATABASE_URL names a server, else the loop's own SQLite file."""
+    server = os.environ.get("DATABASE_URL")
+    if not server or normalize_url(server).get_backend_name() != "postgresql":
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        yield
+        return
+    url = create_scratch_database(server, "isf_loop")
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        yield
+    finally:
+        drop_scratch_database(url)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("loop_database")
+def test_loop_measures_what_the_simulator_predicts(tmp_path: Path) -> None:
+    trace = load_trace(TRACE)
+    report = run_loop(LoopConfig(TRACE, minutes=MINUTES, start_minute=START, speed=0, functions=FUNCTIONS,
+                                 workdir=tmp_path), trace)
+    window = window_trace(trace, START, MINUTES, FUNCTIONS)
+    assert report.loop.invocations == int(window.counts.sum())
+    deployed, measured = report.predictive_deployed, report.loop
+    assert deployed.cold_starts > 0 and deployed.wasted_mb_minutes > 0
+    assert abs(measured.cold_starts - deployed.cold_starts) <= 0.05 * deployed.cold_starts, report.comparison
+    assert abs(measured.wasted_mb_minutes - deployed.wasted_mb_minutes) <= 0.05 * deployed.wasted_mb_minutes, (
+        report.comparison)
+    assert measured.cold_starts < report.fixed_10.cold_starts  # the point of the platform, on these minutes
