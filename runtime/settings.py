@@ -41,6 +41,57 @@ class HybridWeights(_Strict):
         return self
 
 
+class ForecasterName(StrEnum):
+    """The forecasters `isf forecast-eval` compares and the predictor service can run."""
+
+    NAIVE_LAST = "naive-last"
+    MOVING_AVERAGE = "moving-average"
+    ARIMA = "arima"
+    LSTM = "lstm"
+    HYBRID = "hybrid"
+    ENSEMBLE = "ensemble"
+
+
+class Combination(StrEnum):
+    """How the ensemble turns its members' trailing errors into one forecast."""
+
+    SELECT = "select"
+    """Each function follows its member with the lowest trailing error."""
+    WEIGHTED = "weighted"
+    """Each function blends its `top_k` members, weighted by inverse trailing error."""
+
+
+class SelectionError(StrEnum):
+    """The trailing error the ensemble ranks members by."""
+
+    ABSOLUTE = "absolute"
+    """Absolute error: what WAPE scores; favours median-like members on bursty functions."""
+    SQUARED = "squared"
+    """Squared error: favours mean-like members, so the forecast stays an expected count."""
+
+
+class EnsembleSettings(_Strict):
+    """The default forecaster: per function, follow whichever member forecast best lately."""
+
+    half_life_minutes: Annotated[
+        float, Field(gt=0, le=10_000, description="a member's error from this many minutes ago weighs half")
+    ] = 20.0
+    combination: Combination = Combination.SELECT
+    top_k: Annotated[int, Field(ge=1, le=64, description="members blended per function when weighted")] = 3
+    error: SelectionError = SelectionError.ABSOLUTE
+    models: bool = Field(
+        default=True, description="include the ARIMA/LSTM hybrid and its two members (false: cheap members only)"
+    )
+    warmup_minutes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1440,
+            description="fit on all but the last N minutes of history, then score every member over them",
+        ),
+    ] = 60
+
+
 class LstmSettings(_Strict):
     """The global LSTM shared by all functions (the guide tunes 256 x 4 for complex patterns)."""
 
@@ -70,6 +121,11 @@ class PredictionSettings(_Strict):
     retrain_interval: Annotated[int, Field(ge=60, description="seconds between model retrains")] = 3600
     history_window: Annotated[int, Field(ge=3600, description="seconds of history used to train")] = 86400
     horizon_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    forecaster: ForecasterName = Field(
+        default=ForecasterName.ENSEMBLE,
+        description="what the predictor service and `isf train` run (docs/benchmarks.md compares them)",
+    )
+    ensemble: EnsembleSettings = EnsembleSettings()
     hybrid: HybridWeights = HybridWeights()
     lstm: LstmSettings = LstmSettings()
     arima: ArimaSettings = ArimaSettings()
@@ -85,6 +141,19 @@ class KeepAliveSettings(_Strict):
     max_minutes: Annotated[int, Field(ge=1, le=1440)] = 240
 
 
+class PoolSettings(_Strict):
+    """Instance-level pool sizing: per app, follow the sizing rule with the lowest trailing cost."""
+
+    cold_start_weight: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="idle instance-minutes one instance cold start is worth when ranking sizing rules",
+        ),
+    ] = 12.0
+    half_life_minutes: Annotated[
+        float, Field(gt=0, le=10_000, description="a rule's cost from this many minutes ago weighs half")
+    ] = 34.0
 class BudgetKind(StrEnum):
     """How `warming.budget.value` is expressed."""
 
@@ -125,6 +194,7 @@ class WarmingSettings(_Strict):
     min_warm_pool: Annotated[int, Field(ge=0)] = 0
     max_warm_pool: Annotated[int, Field(ge=1)] = 100
     keep_alive: KeepAliveSettings = KeepAliveSettings()
+    pool: PoolSettings = PoolSettings()
     budget: WarmingBudget = Field(
         default=WarmingBudget(),
         description="wasted-memory budget of the predictive policy (default: what fixed-10 would waste)",

@@ -67,7 +67,9 @@ def train(
     functions: Annotated[list[str] | None, typer.Option("--function", "-f", help="function id (repeatable)")] = None,
     history_window: Annotated[int | None, typer.Option(
         "--history-window", min=3600, help="seconds of history (default: prediction.history_window)")] = None,
-    model: Annotated[str, typer.Option(help="forecaster: naive-last, moving-average, arima, lstm, hybrid")] = "hybrid",
+    model: Annotated[str | None, typer.Option(
+        help="forecaster: naive-last, moving-average, arima, lstm, hybrid, ensemble (default: prediction.forecaster)"
+    )] = None,
     holdout_minutes: Annotated[int, typer.Option(min=0, help="score the last N minutes first (0: skip)")] = 60,
     end: EndOption = None,
 ) -> None:
@@ -82,12 +84,12 @@ def train(
 
     if all_functions == bool(functions):
         raise _fail("give either --all or at least one --function")
-    try:
-        name = ForecasterName(model)
-    except ValueError:
-        raise _fail(f"--model {model!r} is not one of {', '.join(m.value for m in ForecasterName)}") from None
     service = load_service_settings()
     settings = service.runtime.prediction
+    try:
+        name = settings.forecaster if model is None else ForecasterName(model)
+    except ValueError:
+        raise _fail(f"--model {model!r} is not one of {', '.join(m.value for m in ForecasterName)}") from None
     engine = _engine(service.database_url)
     window_end = _window_end(engine, end)
     with _progress(f"training {name.value}") as advance:

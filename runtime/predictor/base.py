@@ -52,6 +52,11 @@ class Forecaster(ABC):
             raise RuntimeError(f"{self.name}: call fit(history) before update or forecast")
         return self._n_functions
 
+    @property
+    def min_history_minutes(self) -> int:
+        """The fewest minutes of history `fit` accepts."""
+        return 1
+
     def fit(self, history: npt.ArrayLike) -> Self:
         """Learn from `history` (functions x minutes); replaces any previous state."""
         counts = as_counts(history, what="history")

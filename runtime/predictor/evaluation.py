@@ -14,11 +14,25 @@ BUSY_MIN_PER_MINUTE = 1.0
 """A function is "busy" when it averages at least this many invocations per minute."""
 
 
+MAE_RATIO_FLOOR = 0.01
+"""Per-function MAE ratios are floored here, so one perfectly forecast function cannot zero the geometric mean."""
+
+
 class ForecastScore(BaseModel):
-    """WAPE (sum |error| / sum actual) of the 1- and 5-minute-ahead forecasts over the holdout."""
+    """WAPE (sum |error| / sum actual) of the 1- and 5-minute-ahead forecasts over the holdout.
+
+    Against a reference (naive-last in `isf forecast-eval`): the WAPE ratio, and the geometric mean
+    over functions of MAE / reference MAE, over the functions where the reference's MAE is not 0
+    (`functions_without_ratio` counts the others: a reference that is never wrong leaves no ratio).
+    """
 
     wape_h1: float
     wape_h5: float
+    wape_ratio_h1: float | None = None
+    wape_ratio_h5: float | None = None
+    geomean_mae_ratio_h1: float | None = None
+    geomean_mae_ratio_h5: float | None = None
+    functions_without_ratio: int | None = None
 
 
 def busy_functions(counts: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -32,6 +46,38 @@ def wape(predicted: Counts, actual: Counts) -> float:
     if total <= 0:
         raise ValueError("WAPE is undefined when the actual counts sum to zero")
     return float(np.abs(predicted - actual).sum() / total)
+
+
+def geomean_mae_ratio(predicted: Counts, reference: Counts, actual: Counts) -> tuple[float, int]:
+    """Geometric mean over functions of MAE(predicted) / MAE(reference), and how many functions had none.
+
+    Functions where the reference's MAE is 0 are left out; ratios are floored at `MAE_RATIO_FLOOR`.
+    """
+    mae = np.abs(predicted - actual).mean(axis=1)
+    reference_mae = np.abs(reference - actual).mean(axis=1)
+    defined = reference_mae > 0
+    if not defined.any():
+        raise ValueError("the MAE ratio is undefined when the reference forecasts every function exactly")
+    ratios = np.maximum(mae[defined] / reference_mae[defined], MAE_RATIO_FLOOR)
+    return float(np.exp(np.log(ratios).mean())), int((~defined).sum())
+
+
+def relative_score(
+    ahead: tuple[Counts, Counts], reference: tuple[Counts, Counts], actual: Counts
+) -> ForecastScore:
+    """Score 1- and 5-minute-ahead forecasts (functions x holdout each) against a reference's."""
+    wapes = [wape(a, actual) for a in ahead]
+    reference_wapes = [wape(r, actual) for r in reference]
+    (geo_1, without), (geo_5, _) = (geomean_mae_ratio(a, r, actual) for a, r in zip(ahead, reference, strict=True))
+    return ForecastScore(
+        wape_h1=wapes[0],
+        wape_h5=wapes[1],
+        wape_ratio_h1=wapes[0] / reference_wapes[0],
+        wape_ratio_h5=wapes[1] / reference_wapes[1],
+        geomean_mae_ratio_h1=geo_1,
+        geomean_mae_ratio_h5=geo_5,
+        functions_without_ratio=without,
+    )
 
 
 def rolling_origin_forecasts(

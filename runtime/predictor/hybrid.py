@@ -54,6 +54,10 @@ class HybridForecaster(Forecaster):
             adaptive_window_minutes=settings.adaptive_window_minutes,
         )
 
+    @property
+    def min_history_minutes(self) -> int:
+        return max(member.min_history_minutes for member in self.members)
+
     def weights(self) -> npt.NDArray[np.float64]:
         """Current weights, functions x members (each row sums to 1)."""
         prior = np.broadcast_to(self.prior, (self.n_functions, len(self.members)))
@@ -84,8 +88,12 @@ class HybridForecaster(Forecaster):
         for member in self.members:
             member.update(new_minutes)
 
-    def _forecast(self, horizon: int) -> Counts:
+    def forecast_members(self, horizon: int) -> tuple[Counts, list[Counts]]:
+        """The blend and each member's own forecast (functions x horizon), computed once."""
         forecasts = [member.forecast(horizon) for member in self.members]
         self._pending = forecasts  # the next update scores these against what actually happened
         stacked = np.stack(forecasts, axis=1)  # functions x members x horizon
-        return (stacked * self.weights()[:, :, None]).sum(axis=1)
+        return np.maximum((stacked * self.weights()[:, :, None]).sum(axis=1), 0.0), forecasts
+
+    def _forecast(self, horizon: int) -> Counts:
+        return self.forecast_members(horizon)[0]

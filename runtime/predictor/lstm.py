@@ -92,6 +92,10 @@ class LstmForecaster(Forecaster):
         self.network: Any = None
         self.pretrained = False
 
+    @property
+    def min_history_minutes(self) -> int:
+        return 1 if self.pretrained else self.settings.lookback_minutes + self.horizon
+
     # --- scaling -------------------------------------------------------------------------------
 
     def _scaled(self, counts: Counts) -> npt.NDArray[np.float32]:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from runtime.predictor.arima import ArimaForecaster
 from runtime.predictor.base import Forecaster
 from runtime.predictor.baselines import MovingAverageForecaster, NaiveLastForecaster
+from runtime.predictor.ensemble import EnsembleForecaster
 from runtime.predictor.hybrid import HybridForecaster
 from runtime.predictor.lstm import LstmForecaster
-from runtime.settings import PredictionSettings
+from runtime.settings import ForecasterName, PredictionSettings
 
-
-class ForecasterName(StrEnum):
-    """The forecasters `isf forecast-eval` compares and the predictor service can run."""
-
-    NAIVE_LAST = "naive-last"
-    MOVING_AVERAGE = "moving-average"
-    ARIMA = "arima"
-    LSTM = "lstm"
-    HYBRID = "hybrid"
+__all__ = ["ForecasterName", "make_forecaster"]
 
 
 def make_forecaster(name: ForecasterName, settings: PredictionSettings | None = None) -> Forecaster:
@@ -35,8 +26,15 @@ def make_forecaster(name: ForecasterName, settings: PredictionSettings | None = 
         case ForecasterName.LSTM:
             return LstmForecaster(settings.lstm, horizon=settings.horizon_minutes)
         case ForecasterName.HYBRID:
-            return HybridForecaster.from_settings(
-                ArimaForecaster(settings.arima),
-                LstmForecaster(settings.lstm, horizon=settings.horizon_minutes),
-                settings.hybrid,
-            )
+            return _hybrid(settings)
+        case ForecasterName.ENSEMBLE:
+            hybrid = _hybrid(settings) if settings.ensemble.models else None
+            return EnsembleForecaster(settings.ensemble, hybrid, horizon=settings.horizon_minutes)
+
+
+def _hybrid(settings: PredictionSettings) -> HybridForecaster:
+    return HybridForecaster.from_settings(
+        ArimaForecaster(settings.arima),
+        LstmForecaster(settings.lstm, horizon=settings.horizon_minutes),
+        settings.hybrid,
+    )

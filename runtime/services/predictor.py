@@ -56,11 +56,12 @@ class PredictorService:
         registry: CollectorRegistry,
         *,
         clock: Clock = utc_now,
-        model: ForecasterName = ForecasterName.HYBRID,
+        model: ForecasterName | None = None,
         forecast_ttl_s: int = 900,
     ) -> None:
         self._engine, self._hot_state, self._settings = engine, hot_state, settings
-        self._clock, self._model_name, self._ttl_s = clock, model, forecast_ttl_s
+        self._clock, self._ttl_s = clock, forecast_ttl_s
+        self._model_name = model or settings.prediction.forecaster
         self._lock = threading.Lock()
         self._training = threading.Lock()  # one fit at a time
         self.stopping = threading.Event()

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from runtime.predictor import Forecaster, ForecasterName, expected_concurrency, make_forecaster
+from runtime.predictor.ensemble import EnsembleForecaster
 from runtime.predictor.evaluation import rolling_origin_forecasts
 from runtime.predictor.hybrid import HybridForecaster
 from runtime.predictor.lstm import LstmForecaster
@@ -85,9 +86,11 @@ def score_holdout(
     return Holdout(ahead_1, {name: value for name, value in metrics.items() if value is not None})
 
 
-def _lstm_of(model: Forecaster) -> LstmForecaster | None:
+def _lstm_of(model: Forecaster | None) -> LstmForecaster | None:
     if isinstance(model, LstmForecaster):
         return model
+    if isinstance(model, EnsembleForecaster):
+        return _lstm_of(model.hybrid)
     if isinstance(model, HybridForecaster):
         return next((m for m in model.members if isinstance(m, LstmForecaster)), None)
     return None
@@ -120,12 +123,14 @@ def train(
     end: datetime,
     trained_at: datetime,
     *,
-    model: ForecasterName = ForecasterName.HYBRID,
+    model: ForecasterName | None = None,
     function_ids: Sequence[str] | None = None,
     window_s: int | None = None,
     holdout_minutes: int = 0,
 ) -> TrainedModel:
-    """Fit `model` on [end - window, end), optionally score a holdout first, and register the version."""
+    """Fit `model` (default: `settings.forecaster`) on [end - window, end), optionally score a holdout
+    first, and register the version."""
+    model = model or settings.forecaster
     window_s = window_s or settings.history_window
     ids, counts = history(engine, end, window_s, function_ids)
     holdout = score_holdout(model, settings, counts, holdout_minutes) if holdout_minutes else None

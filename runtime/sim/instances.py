@@ -41,12 +41,6 @@ class InstanceOutcome:
     idle_instance_minutes: Counts
 
 
-def needed_instances(counts: Matrix, duration_ms: npt.NDArray[np.float64]) -> Matrix:
-    """Instances each minute needs: ceil(count x duration / 60 s), at least one when invoked."""
-    busy = np.ceil(counts * (duration_ms[:, None] / 60_000.0)).astype(np.int64)
-    return np.where(counts > 0, np.maximum(busy, 1), 0)
-
-
 def warm_from_loaded(loaded: npt.NDArray[np.bool_], needed: Matrix) -> Matrix:
     """Warm instances implied by an app-level schedule: those the last invocation minute needed."""
     apps, minutes = needed.shape

@@ -38,6 +38,12 @@ def _predictive_pool(settings: RuntimeSettings) -> Policy:
     return make_predictive_pool(settings)
 
 
+def _forecast_pool(settings: RuntimeSettings) -> Policy:
+    from runtime.warming.pool import make_forecast_pool
+
+    return make_forecast_pool(settings)
+
+
 FACTORIES: dict[str, PolicyFactory] = {
     "fixed-2": lambda _: FixedKeepAlive(2),
     "fixed-10": lambda _: FixedKeepAlive(10),
@@ -47,6 +53,7 @@ FACTORIES: dict[str, PolicyFactory] = {
     "oracle": lambda _: Oracle(),
     "predictive": _predictive,
     "predictive-deployed": _predictive_deployed,
+    "forecast-pool": _forecast_pool,
     "predictive-pool": _predictive_pool,
 }
 SHIPPED = tuple(FACTORIES)

@@ -9,7 +9,6 @@ from runtime.settings import RuntimeSettings
 from runtime.sim.instances import (
     account,
     loaded_from_warm,
-    needed_instances,
     replay_pool,
     warm_from_loaded,
 )
@@ -18,7 +17,7 @@ from runtime.sim.replay import app_profile, replay, score
 from runtime.sim.report import PolicyKind, PolicyResult, SimulationReport, summarise
 from runtime.traces.trace import Trace
 from runtime.warming.baselines import FixedKeepAlive
-from runtime.warming.policy import PoolPolicy
+from runtime.warming.policy import PoolPolicy, needed_instances
 
 Progress = Callable[[str, int, int], None]
 """Called as (policy name, minutes replayed, total minutes) while a policy runs."""

@@ -67,3 +67,9 @@ class PoolPolicy(ABC):
     @abstractmethod
     def observe(self, counts: Counts) -> None:
         """Reveal the invocation counts (one per app) of the minute that just ended."""
+
+
+def needed_instances(counts: npt.NDArray[np.int64], duration_ms: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Instances each minute needs: ceil(count x duration / 60 s), at least one when invoked."""
+    busy = np.ceil(counts * (duration_ms[:, None] / 60_000.0)).astype(np.int64)
+    return np.where(counts > 0, np.maximum(busy, 1), 0)

@@ -3,7 +3,9 @@
 pool = ceil(predicted concurrency x prewarm_buffer), clamped to [min_warm_pool, max_warm_pool], where
 predicted concurrency = forecast count x average duration / 60 s (Little's law). Whether an app is
 warm at all is the predictive app-level decision; the forecast only sizes the pool, so a forecaster
-that smears counts over quiet minutes does not keep idle apps warm.
+that smears counts over quiet minutes does not keep idle apps warm. That is `forecast-pool`;
+`predictive-pool` (`instance_pool.py`) lets each app follow it or a trailing-peak / quantile / hold
+rule, whichever has cost least lately.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from runtime.predictor.base import Forecaster
 from runtime.predictor.baselines import MovingAverageForecaster
 from runtime.predictor.concurrency import expected_concurrency
 from runtime.settings import RuntimeSettings, WarmingSettings
+from runtime.warming.instance_pool import TrailingCostPool
 from runtime.warming.policy import AppProfile, Counts, PoolPolicy, WarmingPolicy
 from runtime.warming.predictive import make_predictive_policy
 
@@ -70,9 +73,15 @@ class PredictivePool(PoolPolicy):
             self._fitted = True
 
 
-def make_predictive_pool(settings: RuntimeSettings | None = None) -> PredictivePool:
-    """The registry's factory for the instance-level view: predictive gate, moving-average sizing."""
+def make_forecast_pool(settings: RuntimeSettings | None = None) -> PredictivePool:
+    """`forecast-pool`: predictive gate, pool sized from a 15-minute moving-average forecast."""
     settings = settings or RuntimeSettings()
     return PredictivePool(
-        make_predictive_policy(settings), MovingAverageForecaster(window=15), settings.warming
+        make_predictive_policy(settings), MovingAverageForecaster(window=15), settings.warming, name="forecast-pool"
     )
+
+
+def make_predictive_pool(settings: RuntimeSettings | None = None) -> TrailingCostPool:
+    """`predictive-pool`: per app, the sizing rule with the lowest trailing cost, `forecast-pool` among them."""
+    settings = settings or RuntimeSettings()
+    return TrailingCostPool(make_forecast_pool(settings), settings.warming.pool)

@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from runtime.cli import app
 from runtime.predictor.baselines import NaiveLastForecaster
-from runtime.predictor.evaluation import busy_functions, rolling_origin_forecasts, wape
+from runtime.predictor.evaluation import (
+    busy_functions,
+    geomean_mae_ratio,
+    relative_score,
+    rolling_origin_forecasts,
+    wape,
+)
 from runtime.traces import bundled_trace_dir
 
 BUNDLED = bundled_trace_dir()
@@ -43,6 +49,20 @@ def test_wape_is_total_absolute_error_over_total_actual() -> None:
     assert wape(np.array([[1.0, 5.0]]), np.array([[2.0, 2.0]])) == pytest.approx(4 / 4)
     with pytest.raises(ValueError, match="actual counts sum to zero"):
         wape(np.ones((1, 2)), np.zeros((1, 2)))
+
+
+def test_mae_ratios_are_averaged_geometrically_leaving_out_functions_naive_forecasts_exactly() -> None:
+    actual = np.array([[2.0, 2.0], [4.0, 0.0], [1.0, 1.0], [3.0, 3.0]])
+    naive = np.array([[1.0, 1.0], [0.0, 4.0], [1.0, 1.0], [2.0, 2.0]])  # MAE 1, 4, 0 (left out), 1
+    model = np.array([[2.0, 4.0], [4.0, 2.0], [9.0, 9.0], [3.0, 3.0]])  # MAE 1, 1, 8, 0 (floored)
+    ratio, without = geomean_mae_ratio(model, naive, actual)
+    assert without == 1
+    assert ratio == pytest.approx((1.0 * 0.25 * 0.01) ** (1 / 3))
+    score = relative_score((model, model), (naive, naive), actual)
+    assert score.wape_h1 == pytest.approx(20 / 16) and score.wape_ratio_h1 == pytest.approx(20 / 12)
+    assert score.geomean_mae_ratio_h5 == pytest.approx(ratio) and score.functions_without_ratio == 1
+    with pytest.raises(ValueError, match="undefined"):
+        geomean_mae_ratio(model[2:3], naive[2:3], actual[2:3])
 
 
 def test_busy_functions_average_at_least_one_invocation_per_minute() -> None:
@@ -84,9 +104,16 @@ def test_forecast_eval_scores_every_forecaster_and_writes_the_json_contract(tmp_
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["busy_functions"] == 2
-    assert set(report["models"]) == {"naive-last", "moving-average", "arima", "lstm", "hybrid"}
+    assert set(report["models"]) == {"naive-last", "moving-average", "arima", "lstm", "hybrid", "ensemble"}
+    assert report["default"] == "ensemble"
     for figures in report["models"].values():
-        assert set(figures) == {"wape_h1", "wape_h5"} and all(v >= 0 for v in figures.values())
+        assert set(figures) == {
+            "wape_h1", "wape_h5", "wape_ratio_h1", "wape_ratio_h5",
+            "geomean_mae_ratio_h1", "geomean_mae_ratio_h5", "functions_without_ratio",
+        }  # fmt: skip
+        assert all(v >= 0 for v in figures.values())
+    naive = report["models"]["naive-last"]
+    assert naive["wape_ratio_h1"] == naive["geomean_mae_ratio_h5"] == 1.0
     assert (
         report["models"]["arima"]["wape_h1"] < report["models"]["naive-last"]["wape_h1"]
     )  # the timer is learned

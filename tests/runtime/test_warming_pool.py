@@ -6,8 +6,8 @@ import numpy as np
 
 from runtime.predictor.baselines import MovingAverageForecaster
 from runtime.settings import WarmingSettings
-from runtime.sim.instances import account, needed_instances, replay_pool
-from runtime.warming.policy import AppProfile
+from runtime.sim.instances import account, replay_pool
+from runtime.warming.policy import AppProfile, needed_instances
 from runtime.warming.pool import PredictivePool, make_predictive_pool, pool_size
 from runtime.warming.predictive import PredictiveConfig, PredictiveWarming
 

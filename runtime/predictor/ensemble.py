@@ -1,0 +1,170 @@
+"""The default forecaster: per function, follow the members that forecast it best lately.
+
+Members are the cheap forecasters of `candidates.py` plus, with `EnsembleSettings.models`, the
+ARIMA/LSTM hybrid and its two members. At every minute each member forecasts the next `horizon`
+minutes; when a minute arrives, every member's forecasts of it made 1, 2, 5 and 15 minutes earlier
+are scored, and each function keeps an exponentially discounted mean of every member's error per
+lead. A forecast h minutes ahead uses the errors of the longest scored lead <= h and either follows
+the lowest-error member (`select`) or blends the `top_k` lowest by inverse error (`weighted`).
+Everything is causal: a forecast depends only on minutes already given to `fit` / `update`.
+
+`fit` fits the models on all but the last `warmup_minutes` and replays those minutes, so a freshly
+(re)trained ensemble starts with every member already scored on recent data it was not fitted on.
+
+What the forecast means: ranked by absolute error (the default, what WAPE scores) the ensemble
+follows median-like members on bursty functions, so its forecast is a point forecast minimising
+absolute error rather than a mean; `error: squared` ranks by squared error, which keeps it an
+expected count (docs/benchmarks.md gives both).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.signal import lfilter
+
+from runtime.predictor import candidates
+from runtime.predictor.base import Counts, Forecaster
+from runtime.predictor.hybrid import HybridForecaster
+from runtime.settings import Combination, EnsembleSettings, SelectionError
+
+LEADS = (1, 2, 5, 15)
+"""Lead times (minutes) whose errors are tracked; longer horizons use the longest."""
+
+_EPSILON = 1e-6  # keeps inverse-error weights finite for functions forecast perfectly (e.g. idle ones)
+
+
+def _edge_padded(history: Counts, width: int) -> Counts:
+    """The last `width` minutes, left-padded with the first minute when the history is shorter."""
+    missing = width - history.shape[1]
+    if missing <= 0:
+        return history[:, -width:].copy()
+    return np.concatenate([np.repeat(history[:, :1], missing, axis=1), history], axis=1)
+
+
+class EnsembleForecaster(Forecaster):
+    """Per-function selection (or weighting) of members by their discounted trailing error."""
+
+    name = "ensemble"
+
+    def __init__(
+        self,
+        settings: EnsembleSettings | None = None,
+        hybrid: HybridForecaster | None = None,
+        horizon: int = 15,
+    ) -> None:
+        super().__init__()
+        if horizon < 1:
+            raise ValueError(f"ensemble horizon must be at least 1 minute, got {horizon}")
+        self.settings = settings or EnsembleSettings()
+        self.hybrid = hybrid if self.settings.models else None
+        self.horizon = horizon
+        self.leads = tuple(lead for lead in LEADS if lead <= horizon)
+        model_names = () if self.hybrid is None else ("hybrid", *(m.name for m in self.hybrid.members))
+        self.member_names: tuple[str, ...] = (*candidates.NAMES, *model_names)
+        self._discount = 0.5 ** (1.0 / self.settings.half_life_minutes)
+
+    @property
+    def min_history_minutes(self) -> int:
+        return 1 if self.hybrid is None else self.hybrid.min_history_minutes
+
+    # --- Forecaster ----------------------------------------------------------------------------
+
+    def _fit(self, history: Counts) -> None:
+        n, minutes = history.shape
+        warmup = max(0, min(self.settings.warmup_minutes, minutes - self.min_history_minutes))
+        fitted = history[:, : minutes - warmup]
+        self._recent = _edge_padded(fitted, candidates.buffer_minutes(self.horizon))
+        alphas = np.asarray(candidates.EWMA_ALPHAS)
+        self._ewma = np.stack(
+            [lfilter([a], [1.0, a - 1.0], fitted, axis=1, zi=(1.0 - a) * fitted[:, :1])[0][:, -1] for a in alphas],
+            axis=1,
+        )
+        if self.hybrid is not None:
+            self.hybrid.fit(fitted)
+        m = len(self.member_names)
+        self._error = np.zeros((len(self.leads), n, m))
+        self._scored = np.zeros(len(self.leads))  # discounted count of scored minutes per lead
+        self._pending = [np.zeros((lead, n, m), dtype=np.float32) for lead in self.leads]
+        self._origins = 0
+        self._remember(self._members_forecast(self.horizon))
+        for t in range(minutes - warmup, minutes):
+            self._step(history[:, t])
+
+    def _update(self, new_minutes: Counts) -> None:
+        for t in range(new_minutes.shape[1]):
+            self._step(new_minutes[:, t])
+
+    def _forecast(self, horizon: int) -> Counts:
+        members = self._current if horizon <= self.horizon else self._members_forecast(horizon)
+        out = np.empty((members.shape[0], horizon))
+        for b, lead in enumerate(self.leads):
+            end = self.leads[b + 1] - 1 if b + 1 < len(self.leads) else horizon
+            if lead > horizon:
+                break
+            steps = slice(lead - 1, min(end, horizon))
+            weights = self.member_weights(lead)
+            out[:, steps] = np.einsum("nm,nmh->nh", weights, members[:, :, steps])
+        return out
+
+    @property
+    def member_forecasts(self) -> npt.NDArray[np.float64]:
+        """Every member's forecast from the latest origin: functions x members x horizon."""
+        return self._current
+
+    # --- selection -----------------------------------------------------------------------------
+
+    def trailing_error(self, lead: int = 1) -> npt.NDArray[np.float64]:
+        """Discounted mean error of every member (functions x members) at the longest tracked lead <= `lead`."""
+        b = max(i for i, tracked in enumerate(self.leads) if tracked <= max(lead, 1))
+        while b > 0 and self._scored[b] == 0:  # not scored yet at this lead: shorter leads are the evidence
+            b -= 1
+        # Before any minute is scored every member ties, and the tie goes to the first: the last value.
+        return self._error[b] / max(self._scored[b], _EPSILON)
+
+    def member_weights(self, lead: int = 1) -> npt.NDArray[np.float64]:
+        """Each function's weight on every member (functions x members, rows sum to 1) `lead` minutes ahead."""
+        error = self.trailing_error(lead)
+        n, m = error.shape
+        if self.settings.combination is Combination.SELECT or self.settings.top_k == 1:
+            weights = np.zeros((n, m))
+            weights[np.arange(n), error.argmin(axis=1)] = 1.0
+            return weights
+        k = min(self.settings.top_k, m)
+        best = np.argsort(error, axis=1, kind="stable")[:, :k]
+        inverse = 1.0 / (np.take_along_axis(error, best, axis=1) + _EPSILON)
+        weights = np.zeros((n, m))
+        np.put_along_axis(weights, best, inverse / inverse.sum(axis=1, keepdims=True), axis=1)
+        return weights
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _members_forecast(self, horizon: int) -> npt.NDArray[np.float64]:
+        """functions x members x horizon, in `member_names` order."""
+        cheap = candidates.forecasts(self._recent, self._ewma, horizon)
+        if self.hybrid is None:
+            return cheap
+        blend, parts = self.hybrid.forecast_members(horizon)
+        return np.concatenate([cheap, np.stack([blend, *parts], axis=1)], axis=1)
+
+    def _remember(self, forecast: npt.NDArray[np.float64]) -> None:
+        """Keep this origin's forecasts at every tracked lead until their minute arrives."""
+        self._current = forecast
+        for lead, ring in zip(self.leads, self._pending, strict=True):
+            ring[self._origins % lead] = forecast[:, :, lead - 1]
+        self._origins += 1
+
+    def _step(self, minute: npt.NDArray[np.float64]) -> None:
+        """Score every pending forecast of `minute`, then advance every member by it."""
+        for b, (lead, ring) in enumerate(zip(self.leads, self._pending, strict=True)):
+            if self._origins < lead:
+                continue  # no origin lead minutes before this one yet
+            diff = ring[self._origins % lead] - minute[:, None]
+            error = np.abs(diff) if self.settings.error is SelectionError.ABSOLUTE else diff.astype(np.float64) ** 2
+            self._error[b] = self._discount * self._error[b] + error
+            self._scored[b] = self._discount * self._scored[b] + 1.0
+        self._recent = np.concatenate([self._recent[:, 1:], minute[:, None]], axis=1)
+        self._ewma = candidates.ewma_step(self._ewma, minute)
+        if self.hybrid is not None:
+            self.hybrid.update(minute[:, None])
+        self._remember(self._members_forecast(self.horizon))
