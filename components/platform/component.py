@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.platform.auth import register_api_tokens
 from components.platform.control_plane import (
     ControlPlaneArgs,
     control_plane_rbac,
@@ -69,8 +70,10 @@ class ControlPlane(pulumi.ComponentResource):
         self.migration = _register_migration(
             name, args, pulumi.ResourceOptions(parent=self, depends_on=[*depends, *accounts])
         )
+        tokens = register_api_tokens(name, args.namespace, in_namespace)  # components/platform/auth.py
         # The services roll only once the schema is at head: they no longer migrate on start.
-        after_migration = pulumi.ResourceOptions(parent=self, depends_on=[settings, *accounts, *rbac, self.migration])
+        after_migration = pulumi.ResourceOptions(parent=self,
+                                                 depends_on=[settings, *accounts, *rbac, *tokens, self.migration])
         self.services = {
             spec.name: Workload(f"{name}-{spec.name}", WorkloadArgs(spec=spec, namespace=args.namespace), after_migration)
             for spec in control_plane_specs(args)

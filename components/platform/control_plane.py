@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from components import helm
+from components.platform.auth import TOKEN_ROLES, tokens_env, tokens_volume
 from components.platform.rbac import ACCESS, rbac_manifests, service_account, service_account_name
 from components.workloads.batch import BatchSpec, CronSchedule, RunLimits
 from components.workloads.manifests import Manifest
@@ -125,8 +126,8 @@ class ControlPlaneArgs(_Strict):
     create_namespace: bool = True
     image: ImageReference = "ghcr.io/isf/runtime:0.1.0"
     settings: RuntimeSettings = RuntimeSettings()
-    database_url: SecretKeyRef = SecretKeyRef(secret="isf-postgres", key="DATABASE_URL")
-    redis_url: SecretKeyRef = SecretKeyRef(secret="isf-redis", key="REDIS_URL")
+    database_url: SecretKeyRef = SecretKeyRef(secret="isf-postgres", key=environment.DATABASE_URL)
+    redis_url: SecretKeyRef = SecretKeyRef(secret="isf-redis", key=environment.REDIS_URL)
     redis_ca_cert: SecretKeyRef | None = Field(
         default=None, description="the CA (PEM) Redis's TLS certificate chains to, from the data layer's Redis Secret"
     )
@@ -199,6 +200,8 @@ def service_spec(role: ServiceRole, args: ControlPlaneArgs) -> WorkloadSpec:
         env[environment.FUNCTION_NAMESPACES] = ",".join(args.function_namespaces)
     if role is ServiceRole.API and args.prometheus_url is not None:
         env[environment.PROMETHEUS_URL] = args.prometheus_url
+    if role in TOKEN_ROLES:  # serves guarded routes: the API tokens Secret as files (components/platform/auth.py)
+        env |= tokens_env()
     if args.otlp_endpoint is not None:
         env |= {environment.OTEL_ENDPOINT: args.otlp_endpoint, environment.OTEL_SERVICE_NAME: f"isf-{role.value}"}
     return WorkloadSpec(
@@ -214,7 +217,7 @@ def service_spec(role: ServiceRole, args: ControlPlaneArgs) -> WorkloadSpec:
         tier=size.tier,
         expose=Exposure.HTTP if role is ServiceRole.API else Exposure.NAMESPACE,
         metrics=Metrics(port="http"),
-        volumes=[_settings_volume()],
+        volumes=[_settings_volume(), *([tokens_volume()] if role in TOKEN_ROLES else [])],
         service_account=service_account_name(name),
         service_account_token=role in CONTROLLERS,
         labels=_component_labels(role.value),

@@ -91,7 +91,7 @@ def _volumes(spec: WorkloadSpec) -> tuple[list[Manifest], list[Manifest]]:
         elif volume.source is VolumeSource.CONFIG_MAP:
             source = {"name": volume.source_name}
         elif volume.source is VolumeSource.SECRET:
-            source = {"secretName": volume.source_name}
+            source = {"secretName": volume.source_name, "defaultMode": SECRET_FILE_MODE}
         else:
             source = {"claimName": volume.source_name, "readOnly": volume.read_only}
         volumes.append({"name": volume.name, volume.source.value: source})
