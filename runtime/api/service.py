@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -19,7 +18,6 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -36,12 +34,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runtime.api.auth import check_every_route_is_guarded, guard_for
 from runtime.api.config import ServiceSettings
 from runtime.api.docs import serve_docs_offline
+from runtime.api.limits import compact_validation_response
 from runtime.api.loop import PeriodicLoop
 from runtime.api.startup import StartupError
 from runtime.api.tracing import instrument_service
 from runtime.contract import metrics
 from runtime.state.hot_state import HotState
 from runtime.store.engine import POOL_SIZE, DatabaseUrlError, open_engine
+from runtime.store.errors import is_database_outage, is_write_conflict
 from runtime.store.migrate import upgrade
 
 log = logging.getLogger("runtime.api")
@@ -81,12 +81,6 @@ SettingsDep = Annotated[ServiceSettings, Depends(service_settings)]
 
 class DatabaseUnavailable(Exception):
     """Raised by handlers that detect the database is down; answered like an OperationalError."""
-
-
-def _is_database_outage(error: Exception) -> bool:
-    if isinstance(error, (OperationalError, PoolTimeoutError, DatabaseUnavailable)):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 class _RequestMetrics:
@@ -239,7 +233,13 @@ def _answer_errors(app: FastAPI, context: ServiceContext) -> None:
     retry_after = str(context.settings.retry_after_s)
 
     async def database_error(_: Request, error: Exception) -> Response:
-        if _is_database_outage(error):
+        if is_write_conflict(error):  # a deadlock victim after the store's retries: not an outage
+            return JSONResponse(
+                {"detail": "conflicted with a concurrent write; nothing was written, retry"},
+                status_code=409,
+                headers={"Retry-After": "1"},
+            )
+        if is_database_outage(error):
             context.database_up.set(0)
             log.warning("database unavailable", extra={"error": str(error).splitlines()[0]})
             return JSONResponse(
@@ -254,10 +254,10 @@ def _answer_errors(app: FastAPI, context: ServiceContext) -> None:
         app.add_exception_handler(error_type, database_error)
 
     async def invalid_request(_: Request, error: Exception) -> Response:
-        # FastAPI's own handler echoes the input as UTF-8 and fails (500) on lone surrogates; ASCII escapes them.
+        # Short (a few fields, no bulk echo of the input) and ASCII-escaped: FastAPI's own handler echoes the
+        # whole input as UTF-8 and fails (500) on lone surrogates.
         assert isinstance(error, RequestValidationError)
-        body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True, default=str)
-        return Response(body, status_code=422, media_type="application/json")
+        return compact_validation_response(error)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
 
