@@ -119,3 +119,32 @@ def test_isf_starts_without_the_program_side_installed() -> None:
     assert result.returncode == 0, result.stderr
     assert "render" not in result.stdout
     assert "simulate" in result.stdout
+
+
+def _contract_strings() -> dict[str, str]:
+    """Every string the contract defines (labels, annotations, env names, metric names), by value -> where."""
+    from runtime.contract import environment, kubernetes, metrics, scheduling
+
+    found: dict[str, str] = {}
+    for module in (environment, kubernetes, scheduling):
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str):
+                found[value] = f"{module.__name__}.{name}"
+    for metric in metrics.ALL_METRICS:
+        found[metric.name] = f"runtime.contract.metrics ({metric.name})"
+    return found
+
+
+def test_what_the_contract_defines_is_never_retyped_as_a_literal() -> None:
+    # Plain words ("tier", "functions") also occur as ordinary data; every other contract value must come
+    # from runtime/contract/ wherever production code uses it.
+    contract = {value: where for value, where in _contract_strings().items() if len(value) > 8 and not value.isalpha()}
+    retyped: list[str] = []
+    for top in ("runtime", "components", "infra", "policy"):
+        for path in (ROOT / top).rglob("*.py"):
+            if path.is_relative_to(RUNTIME / "contract"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in contract:
+                    retyped.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r} is {contract[node.value]}")
+    assert retyped == []
