@@ -36,7 +36,9 @@ from components.serving.stack import ServingArgs
 from components.workloads.function import FunctionSpec
 from components.workloads.namespace import FunctionsNamespaceArgs
 from components.workloads.spec import DnsLabel, WorkloadSpec
-from runtime.settings import RuntimeSettings, Tier
+from runtime.contract import Tier
+from runtime.contract.kubernetes import FUNCTIONS_NAMESPACE, PLATFORM_NAMESPACE
+from runtime.settings import RuntimeSettings
 
 PROJECT = "isf"
 """The Pulumi project name, which is also the namespace of every config key (`isf:cloud`)."""
@@ -106,7 +108,7 @@ class MonitoringConfig(_Strict):
 class PlatformConfig(_Strict):
     """The control plane running the `runtime` services."""
 
-    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "serverless-system"
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = PLATFORM_NAMESPACE
     image: Annotated[str, Field(pattern=r"^\S+:\S+$")] = "ghcr.io/intelligent-serverless/isf:0.1.0"
     retraining: Retraining = Field(
         default_factory=Retraining, description="the `isf train --all` CronJob: schedule (hourly), limits, size"
@@ -153,7 +155,7 @@ class StackConfig(_Strict):
     platform: PlatformConfig = PlatformConfig()
     runtime: RuntimeSettings = RuntimeSettings()
     functions_namespace: DnsLabel = Field(
-        default="functions", description="namespace of the stack's workloads and functions, created with Istio injection"
+        default=FUNCTIONS_NAMESPACE, description="namespace of the stack's workloads and functions, created with Istio injection"
     )
     workloads: list[WorkloadSpec] = Field(
         default_factory=list, description="long-running Deployments (Service, NetworkPolicy, PDB, HPA derived)"

@@ -6,8 +6,7 @@ SIGTERM. Warming and placement act only while they hold their Kubernetes Lease.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -19,6 +18,9 @@ from runtime.api.loop import LoopMetrics, PeriodicLoop, utc_now
 from runtime.api.service import ServiceContext, create_service_app
 from runtime.contract import ServiceRole
 from runtime.contract.auth import Scope
+
+if TYPE_CHECKING:
+    from runtime.actuation.leader import LeaseLeadership
 
 
 def _cluster_client(role: ServiceRole, settings: ServiceSettings) -> Any:
@@ -35,13 +37,14 @@ def _cluster_client(role: ServiceRole, settings: ServiceSettings) -> Any:
         return simulated_cluster_client(role.value, settings.database_url, str(error).strip().splitlines()[0])
 
 
-def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, Callable[[], bool]]:
+def _leader_gate(role: ServiceRole, settings: ServiceSettings) -> tuple[Any, LeaseLeadership]:
+    """The cluster's API client (or the embedded simulated one) and a started campaign for the role's Lease."""
     from runtime.actuation.leader import LeaseLeadership
 
     kube = _cluster_client(role, settings)
     leadership = LeaseLeadership(f"isf-{role.value}", settings.namespace, settings.pod_name, api_client=kube)
     leadership.start()
-    return kube, lambda: leadership.is_leader
+    return kube, leadership
 
 
 def _forecast_router() -> APIRouter:
@@ -63,9 +66,14 @@ def _predictor_loops(context: ServiceContext) -> list[PeriodicLoop]:
                                  forecast_ttl_s=settings.forecast_cache_ttl_s, clock=clock or utc_now)
     metrics = LoopMetrics(context.registry)
     prediction = settings.runtime.prediction
+    context.readiness_checks["model"] = predictor.readiness
+    # One training at start: the forecast loop's first refresh trains (it has no model); the retrain loop
+    # waits a full interval before its first pass. Both stop on `predictor.stopping`, which ends a fit.
     return [
-        ClockedLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics, clock=clock),
-        ClockedLoop("forecast", prediction.update_interval, predictor.refresh, metrics, clock=clock),
+        ClockedLoop("retrain", prediction.retrain_interval, predictor.retrain, metrics,
+                     first_pass_after_s=prediction.retrain_interval, stop_event=predictor.stopping, clock=clock),
+        ClockedLoop("forecast", prediction.update_interval, predictor.refresh, metrics,
+                     stop_event=predictor.stopping, clock=clock),
     ]
 
 
@@ -74,11 +82,12 @@ def _warming_loops(context: ServiceContext) -> list[PeriodicLoop]:
 
     settings = context.settings
     clock = simulated_clock(settings.clock_url)
-    kube, leading = _leader_gate(ServiceRole.WARMING, settings)
+    kube, leadership = _leader_gate(ServiceRole.WARMING, settings)
     controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry,
                                    clock=clock or utc_now)
     return [ClockedLoop("warming", settings.runtime.warming.interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
+                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
+                         on_stop=leadership.release, clock=clock)]
 
 
 def _placement_loops(context: ServiceContext) -> list[PeriodicLoop]:
@@ -86,11 +95,12 @@ def _placement_loops(context: ServiceContext) -> list[PeriodicLoop]:
 
     settings = context.settings
     clock = simulated_clock(settings.clock_url)
-    kube, leading = _leader_gate(ServiceRole.PLACEMENT, settings)
+    kube, leadership = _leader_gate(ServiceRole.PLACEMENT, settings)
     controller = PlacementController(context.engine, kube, settings.runtime, context.registry,
                                    clock=clock or utc_now)
     return [ClockedLoop("placement", settings.runtime.placement.optimization_interval, controller.run_pass,
-                         LoopMetrics(context.registry), may_act=leading, clock=clock)]
+                         LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,
+                         on_stop=leadership.release, clock=clock)]
 
 
 def create_predictor_app(settings: ServiceSettings) -> FastAPI:

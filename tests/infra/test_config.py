@@ -13,7 +13,7 @@ from infra.composition import compose, plan, plan_stack
 from infra.config import PROJECT, Cloud, StackConfig, StackConfigError
 from infra.engine_config import apply_overrides, engine_config, placeholder_secret, read_stack_file
 from infra.mocks import run_program
-from runtime.settings import Tier
+from runtime.contract import Tier
 
 ROOT = Path(__file__).resolve().parents[2]
 
