@@ -46,6 +46,7 @@ from components.workloads.spec import (
     VolumeSource,
     WorkloadSpec,
 )
+from runtime.contract.environment import REDIS_URL_FILE
 
 PART_OF = {"app.kubernetes.io/part-of": "ml-scheduler"}
 CONFIG_MAP = "ml-scheduler-config"
@@ -136,7 +137,7 @@ def remediation_spec(args: MlSchedulerArgs, mlflow_url: str) -> WorkloadSpec:
         image=args.remediation_image,
         ports=[Port(name="http", container_port=REMEDIATION_PORT)],
         env={"MLFLOW_TRACKING_URI": mlflow_url, "HYDATIS_NAMESPACE": args.namespace},
-        secret_files=[SecretFile(name="REDIS_URL_FILE", secret=REDIS_SECRET, key="url")],
+        secret_files=[SecretFile(name=REDIS_URL_FILE, secret=REDIS_SECRET, key="url")],
         replicas=2 if args.replicas_of("ml_scheduler") > 1 else 1,
         expose=Exposure.NAMESPACE,
         metrics=Metrics(port="http"),

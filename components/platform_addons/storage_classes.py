@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from runtime.contract.kubernetes import MANAGED_BY, MANAGED_BY_LABEL
+
 FAST_SSD = "fast-ssd"
 SHARED_STORAGE = "shared-storage"
 STANDARD_STORAGE = "standard"
@@ -25,7 +27,7 @@ def _storage_class(name: str, class_name: str, provisioner: str, parameters: Map
                    opts: pulumi.ResourceOptions, *, expand: bool = True) -> k8s.storage.v1.StorageClass:
     return k8s.storage.v1.StorageClass(
         name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=class_name, labels={"app.kubernetes.io/managed-by": "isf"}),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=class_name, labels={MANAGED_BY_LABEL: MANAGED_BY}),
         provisioner=provisioner,
         parameters=dict(parameters),
         reclaim_policy="Retain",  # models and checkpoints outlive a deleted claim
