@@ -338,6 +338,10 @@ def build_control_plane(
             gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
                 enabled=True
             ),
+            # The `shared-storage` class (ReadWriteMany, filestore.csi.storage.gke.io) needs GKE's Filestore driver.
+            gcp_filestore_csi_driver_config=gcp.container.ClusterAddonsConfigGcpFilestoreCsiDriverConfigArgs(
+                enabled=True
+            ),
         ),
         deletion_protection=args.deletion_protection,
         resource_labels=labels,

@@ -133,3 +133,12 @@ def test_the_webhook_ports_match_the_pinned_charts() -> None:
 
     assert chart_values("cloudnative-pg", "0.29.0")["webhook"]["port"] in WEBHOOK_PORTS
     assert chart_values("cert-manager", "1.21.1")["webhook"]["securePort"] == 10250  # open by default
+
+
+def test_the_cluster_runs_the_csi_drivers_its_storage_classes_provision_with(
+    gke: tuple[Records, dict[str, str]],
+) -> None:
+    # `fast-ssd`/`standard` use pd.csi.storage.gke.io, `shared-storage` (ReadWriteMany) filestore.csi.storage.gke.io.
+    addons = gke[0].one("gcp:container/cluster:Cluster").inputs["addonsConfig"]
+    assert addons["gcePersistentDiskCsiDriverConfig"] == {"enabled": True}
+    assert addons["gcpFilestoreCsiDriverConfig"] == {"enabled": True}
