@@ -18,35 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# (stack, overrides): both stack files on every cloud; {kubeconfig} is a throw-away kubeconfig file.
-VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "staging-aws": ("staging", []),
-    "staging-gcp": ("staging", ["cloud=gcp", "region=us-central1", "gcp.project=isf-staging"]),
-    "staging-existing": ("staging", ["cloud=existing", "existing.kubeconfig={kubeconfig}"]),
-    "production-gcp": ("production", []),
-    "production-aws": ("production", ["cloud=aws", "region=eu-west-1"]),
-    "production-existing": ("production", ["cloud=existing", "existing.kubeconfig={kubeconfig}"]),
-}
-KUBECONFIG = """apiVersion: v1
-kind: Config
-current-context: lab
-clusters: [{name: lab, cluster: {server: 'https://lab.example:6443'}}]
-users: [{name: lab, user: {token: t}}]
-contexts: [{name: lab, context: {cluster: lab, user: lab}}]
-"""
-
-
 def render_all(out: Path) -> None:
     """Write `out/<variant>/{manifests/,inventory.json}` for every variant."""
     from infra.render import render_stack, write_rendered
+    from infra.urns import variant_overrides
 
-    with tempfile.TemporaryDirectory() as scratch:
-        kubeconfig = Path(scratch) / "kubeconfig"
-        kubeconfig.write_text(KUBECONFIG)
-        for label, (stack, overrides) in VARIANTS.items():
-            rendered = render_stack(
-                stack, project_dir=ROOT, overrides=[o.format(kubeconfig=kubeconfig) for o in overrides]
-            )
+    with variant_overrides() as variants:  # the same stack x cloud variants the recorded URNs cover
+        for label, (stack, overrides) in variants.items():
+            rendered = render_stack(stack, project_dir=ROOT, overrides=overrides)
             write_rendered(rendered, out / label)
             print(f"{label:20} {len(rendered.inventory):4} resources, {len(rendered.manifests):3} objects")
 
