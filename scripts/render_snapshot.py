@@ -57,7 +57,7 @@ def compare(saved: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--out", type=Path, help="save a snapshot here")
     group.add_argument("--compare", type=Path, help="compare today's renders with this snapshot")
