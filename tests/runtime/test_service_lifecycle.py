@@ -76,9 +76,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_an_unreachable_database_is_one_line_and_exit_2() -> None:
+def _local_token(tmp_path: Path) -> str:
+    """A local token file, as `isf serve api` leaves one (a fresh clone has none: the predictor would warn)."""
+    token = tmp_path / "token"
+    token.write_text("local-test-token\n")
+    token.chmod(0o600)
+    return str(token)
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _serve("predictor", {environment.DATABASE_URL: "postgresql://postgres@127.0.0.1:1/isf",
-                                environment.HTTP_PORT: str(_free_port())})
+                                environment.HTTP_PORT: str(_free_port()),
+                                environment.LOCAL_TOKEN_FILE: _local_token(tmp_path)})
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
@@ -100,7 +109,8 @@ def test_a_taken_port_is_one_line_and_exit_2_before_any_loop_starts(tmp_path: Pa
         port = taken.getsockname()[1]
         started = time.monotonic()
         done = _serve("predictor", {environment.DATABASE_URL: f"sqlite:///{tmp_path / 'isf.sqlite3'}",
-                                    environment.HTTP_PORT: str(port)}, timeout_s=30)
+                                    environment.HTTP_PORT: str(port),
+                                    environment.LOCAL_TOKEN_FILE: _local_token(tmp_path)}, timeout_s=30)
     assert done.returncode == 2 and time.monotonic() - started < 20, done.stderr
     assert done.stderr.strip().splitlines() == [
         f"isf serve predictor: cannot listen on 127.0.0.1:{port}: Address already in use"]
