@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from tests.support.helm_keys import unknown_chart_paths  # noqa: F401  (one implementation; tests import it from here too)
 
 UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
@@ -17,27 +19,6 @@ UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 def chart_values(chart: str, version: str) -> dict[str, Any]:
     """A chart's default values.yaml at the pinned version."""
     return yaml.safe_load((UPSTREAM / "charts" / chart / version / "values.yaml").read_text())
-
-
-def unknown_chart_paths(
-    values: Mapping[str, Any], defaults: Mapping[str, Any], *, free_form: Collection[str] = (), prefix: str = ""
-) -> list[str]:
-    """Dotted paths of `values` the chart's defaults do not have.
-
-    A default that is a scalar, a list, null or `{}` ends the check (the chart takes anything there); so does a
-    path in `free_form` (maps the chart passes through whole, like `extraArgs`).
-    """
-    unknown: list[str] = []
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if key not in defaults:
-            unknown.append(path)
-            continue
-        default = defaults[key]
-        if path in free_form or not isinstance(value, Mapping) or not isinstance(default, Mapping) or not default:
-            continue
-        unknown += unknown_chart_paths(value, default, free_form=free_form, prefix=f"{path}.")
-    return unknown
 
 
 def _strict(schema: Any) -> Any:
