@@ -59,6 +59,9 @@ class Combination(StrEnum):
     """Each function follows its member with the lowest trailing error."""
     WEIGHTED = "weighted"
     """Each function blends its `top_k` members, weighted by inverse trailing error."""
+    MEDIAN = "median"
+    """Each function takes the weighted median of every member's forecast, a member's weight falling
+    exponentially with how much its trailing error exceeds the best one's (`temperature`)."""
 
 
 class SelectionError(StrEnum):
@@ -76,8 +79,16 @@ class EnsembleSettings(_Strict):
     half_life_minutes: Annotated[
         float, Field(gt=0, le=10_000, description="a member's error from this many minutes ago weighs half")
     ] = 20.0
-    combination: Combination = Combination.SELECT
+    combination: Combination = Combination.MEDIAN
     top_k: Annotated[int, Field(ge=1, le=64, description="members blended per function when weighted")] = 3
+    temperature: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=10,
+            description="median: weight exp(-(error / best error - 1) / temperature); smaller follows the best member more",
+        ),
+    ] = 0.1
     error: SelectionError = SelectionError.ABSOLUTE
     models: bool = Field(
         default=True, description="include the ARIMA/LSTM hybrid and its two members (false: cheap members only)"
