@@ -33,6 +33,10 @@ CONFIGURATION_LABEL = "kn_configuration_name"
 REVISION_LABEL = "kn_revision_name"
 FUNCTION_LABELS: tuple[str, str] = (NAMESPACE_LABEL, CONFIGURATION_LABEL)
 
+SCRAPE_INTERVAL_S = 30
+"""How often Prometheus scrapes the queue-proxies, activator and autoscaler
+(components/observability/knative_monitors.py); the collector samples ready pods at this resolution."""
+
 
 class Component(StrEnum):
     QUEUE_PROXY = "queue-proxy"
@@ -123,8 +127,11 @@ CONCURRENCY_TARGET = _kn("kn.revision.concurrency.target", "kn_revision_concurre
                          "{concurrency}", "pkg/autoscaler/scaling/metrics.go (concurrency metric)")
 PODS_REQUESTED = _kn("kn.revision.pods.requested", "kn_revision_pods_requested", _AS, "gauge", "{pod}",
                      "pkg/reconciler/autoscaling/kpa/metrics.go")
+# kn.revision.pods.count is the KPA's *ready* pod count (kpaMetrics.callback observes podCounts.ready, which
+# kpa.go's reconcile takes from PodCountsByState), labelled namespace / service / configuration / revision
+# (kpa.go reportMetrics): the cold-start measurement's "no ready pod" (runtime/ingest/prometheus_collector.py).
 PODS_COUNT = _kn("kn.revision.pods.count", "kn_revision_pods_count", _AS, "gauge", "{pod}",
-                 "pkg/reconciler/autoscaling/kpa/metrics.go")
+                 "pkg/reconciler/autoscaling/kpa/metrics.go (podCounts.ready; attributes in kpa.go reportMetrics)")
 PODS_NOT_READY = _kn("kn.revision.pods.not_ready.count", "kn_revision_pods_not_ready_count", _AS, "gauge", "{pod}",
                      "pkg/reconciler/autoscaling/kpa/metrics.go")
 PODS_PENDING = _kn("kn.revision.pods.pending.count", "kn_revision_pods_pending_count", _AS, "gauge", "{pod}",
