@@ -25,7 +25,7 @@ CONTROL_PLANE_MONITOR = "knative-control-plane"
 USER_METRICS_PORT = "http-usermetric"
 CONTROL_PLANE_METRICS_PORT = "http-metrics"
 REVISION_POD_LABEL = "serving.knative.dev/revision"
-SCRAPE_INTERVAL = "30s"
+SCRAPE_INTERVAL = f"{kn.SCRAPE_INTERVAL_S}s"  # the collector samples ready pods at this resolution
 
 # Pod label (as Prometheus service discovery names it) -> series label.
 _POD_LABELS = {

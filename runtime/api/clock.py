@@ -28,6 +28,7 @@ class SimulatedClock:
         self.url = url.rstrip("/")
         self._client = httpx.Client(timeout=POLL_S + 10.0)
         self._lock = threading.Lock()
+        self._waiters = threading.local()  # one client per waiting thread, kept: a client costs an SSL context
 
     def __call__(self) -> datetime:
         with self._lock:
@@ -37,22 +38,21 @@ class SimulatedClock:
 
     def wait_until(self, loop: str, until: datetime, stop: threading.Event) -> datetime | None:
         """Block until the simulated time reaches `until`; None once `stop` is set."""
-        client = httpx.Client(timeout=POLL_S + 10.0)  # one per waiting thread: waits block for seconds
-        try:
-            while not stop.is_set():
-                try:
-                    response = client.post(f"{self.url}/wait",
-                                           json={"loop": loop, "until": until.isoformat(), "timeout_s": POLL_S})
-                    response.raise_for_status()
-                    body = response.json()
-                except httpx.HTTPError:
-                    stop.wait(0.5)  # the loop's parent is stopping or restarting: retry until told to stop
-                    continue
-                if body["due"]:
-                    return datetime.fromisoformat(body["now"])
-            return None
-        finally:
-            client.close()
+        client: httpx.Client | None = getattr(self._waiters, "client", None)
+        if client is None:  # waits block for seconds, so each waiting thread has its own connection
+            client = self._waiters.client = httpx.Client(timeout=POLL_S + 10.0)
+        while not stop.is_set():
+            try:
+                response = client.post(f"{self.url}/wait",
+                                       json={"loop": loop, "until": until.isoformat(), "timeout_s": POLL_S})
+                response.raise_for_status()
+                body = response.json()
+            except httpx.HTTPError:
+                stop.wait(0.5)  # the loop's parent is stopping or restarting: retry until told to stop
+                continue
+            if body["due"]:
+                return datetime.fromisoformat(body["now"])
+        return None
 
 
 def simulated_clock(url: str | None) -> SimulatedClock | None:

@@ -10,7 +10,9 @@ client (through a generated kubeconfig) takes exactly its production code path:
   client's `LeaseLock`, `runtime.actuation.leader`).
 
 Outside the Kubernetes paths: `GET /isf/v1/clock`, `POST /isf/v1/clock/wait` (the simulated clock,
-`runtime.cluster_sim.clock`) and `GET /isf/v1/metrics` (the cluster's measured series).
+`runtime.cluster_sim.clock`), `GET /isf/v1/metrics` (the cluster's series) and
+`GET /prometheus/api/v1/query` (what Prometheus holds of the cluster's Knative series,
+`runtime.cluster_sim.prometheus`: the collector's base URL is `<server>/prometheus`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from kubernetes import client
 
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import SimulatedCluster
+from runtime.cluster_sim.prometheus import SimulatedPrometheus
 
 CLOCK_PATH = "/isf/v1/clock"
 METRICS_PATH = "/isf/v1/metrics"
+PROMETHEUS_PATH = "/prometheus"
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -67,9 +71,9 @@ class ClusterApiServer:
 
     def __init__(
         self, cluster: SimulatedCluster, clock: BarrierClock | None = None, *, port: int = 0,
-        metrics: Callable[[], bytes] | None = None,
+        metrics: Callable[[], bytes] | None = None, prometheus: SimulatedPrometheus | None = None,
     ) -> None:
-        self.cluster, self.clock, self._metrics = cluster, clock, metrics
+        self.cluster, self.clock, self._metrics, self.prometheus = cluster, clock, metrics, prometheus
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,6 +101,9 @@ class ClusterApiServer:
                 path, _, query = self.path.partition("?")
                 if path == METRICS_PATH and server._metrics is not None:
                     self._reply(200, server._metrics(), "text/plain; version=0.0.4")
+                    return
+                if path == f"{PROMETHEUS_PATH}/api/v1/query" and server.prometheus is not None:
+                    self._reply(*server.prometheus.http_answer(parse_qs(query)))
                     return
                 code, reply = server.handle(self.command, path.rstrip("/"), query,
                                             self.headers.get("Content-Type", ""), body)

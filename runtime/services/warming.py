@@ -25,13 +25,25 @@ from kubernetes import client
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.actuation.patches import (
+    MAX_SCALE_DOWN_DELAY_S,
+    KnativeActuator,
+    ServingRevisions,
+    WarmTarget,
+    warm_patch,
+)
 from runtime.api.loop import Clock, utc_now
 from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
-from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.kube import (
+    FUNCTION_LABEL,
+    FunctionService,
+    function_namespaces,
+    function_services,
+    list_nodes,
+)
 from runtime.services.warming_budget import BudgetMetrics
 from runtime.services.warming_policy import GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
@@ -236,18 +248,15 @@ class WarmingController:
         *,
         clock: Clock = utc_now,
         function_label: str = FUNCTION_LABEL,
-        resync_every: int = 10,
     ) -> None:
         self._engine, self._hot_state, self._kube = engine, hot_state, kube
         self._settings, self._clock, self._label = settings, clock, function_label
-        self._resync_every = resync_every
         self._actuator = (
             None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
         )
         self._gate = LivePredictiveGate(settings) if settings.warming.predictive_gate else None
         self._recorded: dict[str, tuple[int, int]] | None = None
-        self._applied: dict[str, WarmTarget] = {}
-        self._passes = 0
+        self._dry_run_audited: dict[str, WarmTarget] = {}  # dry-run changes nothing: audit each target once
         self._target = metrics.WARM_POOL_TARGET.gauge(registry)
         self._size = metrics.WARM_POOL_SIZE.gauge(registry)
         self._budget_metrics = BudgetMetrics(registry)
@@ -256,9 +265,13 @@ class WarmingController:
         now = self._clock()
         services: dict[str, FunctionService] = {}
         capacity: dict[Tier, Resources] = {}
+        serving: ServingRevisions = {}
         if self._kube is not None:
-            services = function_services(self._kube, self._label)
+            namespaces = function_namespaces()
+            services = function_services(self._kube, self._label, namespaces)
             capacity = tier_capacities(list_nodes(self._kube))
+            if self._actuator is not None:
+                serving = self._actuator.serving_revisions(self._label, namespaces)
         inputs = read_inputs(self._engine)
         gate = None
         if self._gate is not None:
@@ -278,24 +291,32 @@ class WarmingController:
         for decision in decisions:
             self._target.labels(decision.function_id).set(decision.pool_size)
 
-        resync = self._passes % self._resync_every == 0
-        self._passes += 1
+        # Only the Revisions whose annotations differ from the target get a request: an unchanged pool
+        # costs none, and one changed behind the service's back is repaired on this pass.
         actuated = failed = 0
         trail = AuditTrail(ACTOR)
         targets = warm_targets(decisions, services, capacity) if self._actuator is not None else {}
+        dry_run = self._settings.warming.dry_run
         for decision in decisions:
             service, target = services.get(decision.function_id), targets.get(decision.function_id)
             if service is None or target is None or self._actuator is None:
                 continue
-            if not resync and self._applied.get(decision.function_id) == target:
+            listed = serving.get((service.namespace, service.name), [])
+            revisions = [r for r in listed if warm_patch(r, target) is not None]
+            if not revisions:
+                if listed and not dry_run:  # already there
+                    self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
+                continue
+            if dry_run and self._dry_run_audited.get(decision.function_id) == target:
                 continue
             with trail.attempt("set-warm-pool", f"Service {service.target}", now) as attempt:
-                attempt.record(self._actuator.apply_warm(target), detail=decision.reason)
+                attempt.record(self._actuator.apply_warm(target, revisions), detail=decision.reason)
             if attempt.outcome is AuditOutcome.FAILED:
                 failed += 1
                 continue
             actuated += 1
-            self._applied[decision.function_id] = target
+            if dry_run:
+                self._dry_run_audited[decision.function_id] = target
             if attempt.outcome is AuditOutcome.APPLIED:
                 self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
         trail.flush(self._engine)

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -21,7 +22,7 @@ from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
 from runtime.cluster_sim.loop import LoopError, ServiceProcesses
 from runtime.contract import Tier, environment
-from runtime.contract.kubernetes import MIN_SCALE
+from runtime.contract.kubernetes import FUNCTION_LABEL, MIN_SCALE
 from runtime.placement.capacity import tier_capacities
 from runtime.services.kube import function_services, list_nodes, tier_scheduling
 
@@ -54,7 +55,8 @@ def test_needed_pods_follow_demand_and_min_scale_and_delay_hold_them() -> None:
     assert outcome.functions[0].needed_pods == 5
     with ClusterApiServer(cluster) as server:
         actuator = KnativeActuator(client.CustomObjectsApi(server.api_client()))
-        actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=2, scale_down_delay_s=120))
+        actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=2, scale_down_delay_s=120),
+                            actuator.serving_revisions(FUNCTION_LABEL)[("functions", "fn-00000")])
     pods = [_ready(cluster, {})["a"][0] for _ in range(5)]
     assert pods == [5, 5, 5, 2, 2]  # the stable minute, two minutes of scale-down-delay, then min-scale
 
@@ -75,9 +77,13 @@ def test_the_real_client_reads_services_and_nodes_and_patches_through_the_facade
             "a": (Tier.EDGE, 0.25), "b": (Tier.REGIONAL, 0.5)}
         assert set(tier_capacities(list_nodes(api))) == {Tier.EDGE, Tier.REGIONAL, Tier.CLOUD}
         actuator = KnativeActuator(client.CustomObjectsApi(api))
-        [warm] = actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4))
+
+        def serving() -> list[dict[str, Any]]:
+            return actuator.serving_revisions(FUNCTION_LABEL)[("functions", "fn-00000")]
+
+        [warm] = actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4), serving())
         assert warm.name == "fn-00000-00001"
-        assert actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4)) == []
+        assert actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4), serving()) == []
         assert _ready(cluster, {})["a"] == (3, False)
         # Placement rolls a new Revision; the warm pool and its annotations carry over.
         selector, tolerations = tier_scheduling(Tier.CLOUD, gpu=False)
@@ -86,6 +92,7 @@ def test_the_real_client_reads_services_and_nodes_and_patches_through_the_facade
         assert route["status"]["traffic"][0]["revisionName"] == "fn-00000-00002"
         revision = cluster.objects["/apis/serving.knative.dev/v1/namespaces/functions/revisions/fn-00000-00002"]
         assert revision["metadata"]["annotations"][MIN_SCALE] == "3"
+        assert [r["metadata"]["name"] for r in serving()] == ["fn-00000-00002"]  # the old one is `reserve` now
         outcome = cluster.step({"a": 1}, {"a": 10.0})
         assert (outcome.functions[0].tier, outcome.functions[0].ready_pods, outcome.functions[0].cold_start) == (
             "cloud", 3, False)

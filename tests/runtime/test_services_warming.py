@@ -11,7 +11,16 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from runtime.api.loop import LoopMetrics, PeriodicLoop
-from runtime.contract.kubernetes import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
+from runtime.contract.kubernetes import (
+    FUNCTION_LABEL,
+    MAX_SCALE,
+    MIN_SCALE,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    ROUTING_STATE_RESERVE,
+    SCALE_DOWN_DELAY,
+    SERVICE_LABEL,
+)
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
@@ -41,7 +50,8 @@ KNATIVE = "/apis/serving.knative.dev/v1/namespaces/functions"
 
 def knative_function(kube: FakeKube, name: str, *, tier: str = "edge", cpu: str = "500m", memory: str = "256Mi",
                      revisions: tuple[str, ...] = ("00001",)) -> None:
-    """Seed a labelled Knative Service, its Route (all traffic to the last revision) and its Revisions."""
+    """Seed a labelled Knative Service, its Route (all traffic to the last revision) and its Revisions, labelled as
+    Knative labels them (the Service, the template's function label, routingState active on the served one)."""
     kube.put(f"{KNATIVE}/services/{name}", {
         "apiVersion": "serving.knative.dev/v1", "kind": "Service",
         "metadata": {"name": name, "namespace": "functions", "labels": {"isf.io/function": name}},
@@ -54,9 +64,11 @@ def knative_function(kube: FakeKube, name: str, *, tier: str = "edge", cpu: str 
         "status": {"traffic": [{"revisionName": f"{name}-{revisions[-1]}", "percent": 100}]},
     })
     for revision in revisions:
+        state = ROUTING_STATE_ACTIVE if revision == revisions[-1] else ROUTING_STATE_RESERVE
         kube.put(f"{KNATIVE}/revisions/{name}-{revision}", {
             "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": f"{name}-{revision}", "namespace": "functions", "annotations": {}},
+            "metadata": {"name": f"{name}-{revision}", "namespace": "functions", "annotations": {},
+                         "labels": {FUNCTION_LABEL: name, SERVICE_LABEL: name, ROUTING_STATE_LABEL: state}},
         })
 
 
@@ -167,7 +179,7 @@ def test_functions_without_a_knative_service_get_decisions_but_no_patches(engine
 
 def test_a_failed_patch_is_audited_and_the_other_functions_still_get_theirs(engine: Engine, kube: FakeKube) -> None:
     knative_function(kube, "broken")
-    del kube.objects[f"{KNATIVE}/routes/broken"]
+    kube.failing.add(f"{KNATIVE}/revisions/broken-00001")
     forecast(engine, "hello", [30.0] * 15)
     forecast(engine, "broken", [30.0] * 15)
 

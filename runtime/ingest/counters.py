@@ -1,0 +1,63 @@
+"""`isf_invocations_total` and `isf_cold_starts_total{function, tier}`, exported by the api for what it ingests.
+
+One exporter: the api counts every record it stores, from the Knative collector (which measures cold
+starts, runtime/ingest/prometheus_collector.py) and from `POST /v1/invocations` (whose clients may send
+measured cold starts; `isf loop` sends the collector's). The tier label is the function's current
+placement as the placement service records it (`functions.tier`, runtime/services/placement.py ->
+`upsert_functions`), read at most every `TIER_REFRESH_S`; a function never placed is `unknown`.
+A minute re-sent is stored once but counted again (the counters count ingested records).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+
+from runtime.contract import metrics
+from runtime.store.functions import function_tiers
+from runtime.store.invocations import InvocationRecord
+
+TIER_REFRESH_S = 60.0
+UNKNOWN_TIER = "unknown"
+
+
+class MeasuredCounters:
+    """The two counters in `registry`, labelled with each function's tier from `engine`'s catalogue."""
+
+    def __init__(
+        self, registry: CollectorRegistry, engine: Engine, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._invocations = metrics.INVOCATIONS.counter(registry)
+        self._cold_starts = metrics.COLD_STARTS.counter(registry)
+        self._engine, self._clock = engine, clock
+        self._tiers: dict[str, str] = {}
+        self._read_at: float | None = None
+        self._lock = threading.Lock()
+
+    def _tier_of(self) -> dict[str, str]:
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= TIER_REFRESH_S:
+            self._tiers = {function_id: tier.value for function_id, tier in function_tiers(self._engine).items()}
+            self._read_at = now
+        return self._tiers
+
+    def observe(self, records: Sequence[InvocationRecord]) -> None:
+        """Count `records` (stored already): invocations, and cold starts where they were measured."""
+        invocations: Counter[tuple[str, str]] = Counter()
+        cold: Counter[tuple[str, str]] = Counter()
+        with self._lock:
+            tiers = self._tier_of() if records else {}
+            for record in records:
+                key = (record.function_id, tiers.get(record.function_id, UNKNOWN_TIER))
+                invocations[key] += record.count
+                if record.cold_starts is not None:
+                    cold[key] += record.cold_starts
+            for key, count in invocations.items():
+                self._invocations.labels(*key).inc(count)
+            for key, count in cold.items():
+                self._cold_starts.labels(*key).inc(count)  # 0 too: the series exists for ratios
