@@ -15,9 +15,10 @@ Everything is causal: a forecast depends only on minutes already given to `fit` 
 
 What the forecast means (`base.py`): `forecast` ranks members by `error` (absolute by default, what
 WAPE scores), so on bursty functions it follows median-like members and is a point forecast, not a
-mean (0 for a function invoked in under half of its minutes). `expected` always follows the member
-with the lowest trailing squared error, which keeps it an expected count: that is what the predictor
-stores for warming to read as a Poisson mean (`runtime.store.forecasts.Forecast.expected`).
+mean (0 for a function invoked in under half of its minutes). `expected` is the weighted mean of the
+members that estimate a mean (`candidates.UNBIASED` and the models), weighted as `median` weighs
+them but by trailing squared error, which keeps it an expected count: that is what the predictor stores for warming to read as a Poisson mean
+(`runtime.store.forecasts.Forecast.expected`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class EnsembleForecaster(Forecaster):
         self.leads = tuple(lead for lead in LEADS if lead <= horizon)
         model_names = () if self.hybrid is None else ("hybrid", *(m.name for m in self.hybrid.members))
         self.member_names: tuple[str, ...] = (*candidates.NAMES, *model_names)
+        self._unbiased = np.array([*candidates.UNBIASED, *(True for _ in model_names)])
         self._discount = 0.5 ** (1.0 / self.settings.half_life_minutes)
 
     @property
@@ -128,7 +130,11 @@ class EnsembleForecaster(Forecaster):
         return self._combined(horizon, self.member_weights, median=median)
 
     def _expected(self, horizon: int) -> Counts:
-        return self._combined(horizon, lambda lead: _select(self.trailing_error(lead, SelectionError.SQUARED)))
+        # A convex combination of the mean-estimating members by squared error: itself a mean.
+        def weights(lead: int) -> npt.NDArray[np.float64]:
+            return self._soft_weights(np.where(self._unbiased, self.trailing_error(lead, SelectionError.SQUARED), np.inf))
+
+        return self._combined(horizon, weights)
 
     def _combined(
         self, horizon: int, weights_at: Callable[[int], npt.NDArray[np.float64]], median: bool = False
@@ -172,9 +178,7 @@ class EnsembleForecaster(Forecaster):
         error = self.trailing_error(lead)
         n, m = error.shape
         if self.settings.combination is Combination.MEDIAN:
-            excess = error / (error.min(axis=1, keepdims=True) + _EPSILON) - 1.0
-            weights = np.exp(-excess / self.settings.temperature)
-            return weights / weights.sum(axis=1, keepdims=True)
+            return self._soft_weights(error)
         if self.settings.combination is Combination.SELECT or self.settings.top_k == 1:
             return _select(error)
         k = min(self.settings.top_k, m)
@@ -185,6 +189,12 @@ class EnsembleForecaster(Forecaster):
         return weights
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _soft_weights(self, error: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """exp(-(error / best error - 1) / temperature) per member, rows normalised (functions x members)."""
+        excess = error / (error.min(axis=1, keepdims=True) + _EPSILON) - 1.0
+        weights = np.exp(-excess / self.settings.temperature)
+        return weights / weights.sum(axis=1, keepdims=True)
 
     def _members_forecast(self, horizon: int) -> npt.NDArray[np.float64]:
         """functions x members x horizon, in `member_names` order."""
