@@ -101,6 +101,15 @@ class EnsembleSettings(_Strict):
             description="fit on all but the last N minutes of history, then score every member over them",
         ),
     ] = 60
+    models_warmup_minutes: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1440,
+            description="of those, the last N minutes also score the ARIMA/LSTM hybrid and its members "
+            "(a forecast each, what a fit for many functions spends most of its time on)",
+        ),
+    ] = 20
 
 
 class LstmSettings(_Strict):

@@ -114,12 +114,19 @@ class EnsembleForecaster(Forecaster):
             self.hybrid.fit(fitted)
         m = len(self.member_names)
         self._error = np.zeros((len(_KINDS), len(self.leads), n, m))
-        self._scored = np.zeros(len(self.leads))  # discounted count of scored minutes per lead
+        self._scored = np.zeros((len(self.leads), m))  # discounted count of scored minutes per lead and member
         self._pending = [np.zeros((lead, n, m), dtype=np.float32) for lead in self.leads]
         self._origins = 0
-        self._remember(self._members_forecast(self.horizon))
-        for t in range(minutes - warmup, minutes):
-            self._step(history[:, t])
+        # The cheap members replay every warm-up minute; the models, whose forecast at every replayed
+        # minute is what makes a fit slow for many functions, only the last `models_warmup_minutes`:
+        # they take the minutes before in one update and are not scored on them.
+        start = minutes - warmup
+        models_from = max(start, minutes - self.settings.models_warmup_minutes)
+        self._remember(self._members_forecast(self.horizon, models=models_from == start))
+        for t in range(start, minutes):
+            if self.hybrid is not None and t == models_from > start:
+                self.hybrid.update(history[:, start:t])
+            self._step(history[:, t], models=t >= models_from)
 
     def _update(self, new_minutes: Counts) -> None:
         for t in range(new_minutes.shape[1]):
@@ -167,11 +174,15 @@ class EnsembleForecaster(Forecaster):
         `kind`: absolute or squared error (default: `settings.error`, what `forecast` ranks by).
         """
         b = max(i for i, tracked in enumerate(self.leads) if tracked <= max(lead, 1))
-        while b > 0 and self._scored[b] == 0:  # not scored yet at this lead: shorter leads are the evidence
+        while b > 0 and self._scored[b].max() == 0:  # not scored yet at this lead: shorter leads are the evidence
             b -= 1
-        # Before any minute is scored every member ties (select: the tie goes to the first, the last value).
+        # Before any minute is scored every member ties (select: the tie goes to the first, the last value);
+        # a member not scored yet at this lead (a model after a short warm-up) is not chosen.
         error = self._error[_KINDS.index(kind or self.settings.error), b]
-        return error / max(self._scored[b], _EPSILON)
+        scored = self._scored[b]
+        if scored.max() == 0:
+            return error
+        return np.where(scored > 0, error / np.maximum(scored, _EPSILON), np.inf)
 
     def member_weights(self, lead: int = 1) -> npt.NDArray[np.float64]:
         """Each function's weight on every member (functions x members, rows sum to 1) `lead` minutes ahead."""
@@ -196,11 +207,14 @@ class EnsembleForecaster(Forecaster):
         weights = np.exp(-excess / self.settings.temperature)
         return weights / weights.sum(axis=1, keepdims=True)
 
-    def _members_forecast(self, horizon: int) -> npt.NDArray[np.float64]:
-        """functions x members x horizon, in `member_names` order."""
+    def _members_forecast(self, horizon: int, models: bool = True) -> npt.NDArray[np.float64]:
+        """functions x members x horizon, in `member_names` order (the models' NaN without `models`)."""
         cheap = candidates.forecasts(self._recent, self._ewma, horizon)
         if self.hybrid is None:
             return cheap
+        if not models:
+            skipped = np.full((cheap.shape[0], 1 + len(self.hybrid.members), horizon), np.nan)
+            return np.concatenate([cheap, skipped], axis=1)
         blend, parts = self.hybrid.forecast_members(horizon)
         return np.concatenate([cheap, np.stack([blend, *parts], axis=1)], axis=1)
 
@@ -211,17 +225,18 @@ class EnsembleForecaster(Forecaster):
             ring[self._origins % lead] = forecast[:, :, lead - 1]
         self._origins += 1
 
-    def _step(self, minute: npt.NDArray[np.float64]) -> None:
-        """Score every pending forecast of `minute`, then advance every member by it."""
+    def _step(self, minute: npt.NDArray[np.float64], models: bool = True) -> None:
+        """Score every pending forecast of `minute`, then advance every member (the models with `models`) by it."""
         for b, (lead, ring) in enumerate(zip(self.leads, self._pending, strict=True)):
             if self._origins < lead:
                 continue  # no origin lead minutes before this one yet
             diff = (ring[self._origins % lead] - minute[:, None]).astype(np.float64)
+            made = ~np.isnan(diff[0]) if diff.shape[0] else np.ones(diff.shape[1], dtype=np.bool_)
             for k, error in enumerate((np.abs(diff), diff**2)):  # in _KINDS order
-                self._error[k, b] = self._discount * self._error[k, b] + error
-            self._scored[b] = self._discount * self._scored[b] + 1.0
+                self._error[k, b] = self._discount * self._error[k, b] + np.where(made, error, 0.0)
+            self._scored[b] = self._discount * self._scored[b] + made
         self._recent = np.concatenate([self._recent[:, 1:], minute[:, None]], axis=1)
         self._ewma = candidates.ewma_step(self._ewma, minute)
-        if self.hybrid is not None:
+        if self.hybrid is not None and models:
             self.hybrid.update(minute[:, None])
-        self._remember(self._members_forecast(self.horizon))
+        self._remember(self._members_forecast(self.horizon, models=models))
