@@ -7,9 +7,9 @@
     model.expected(h)           # -> the same as expected counts (Poisson means), what warming reads
 
 `forecast` is the point forecast scored by WAPE (an absolute-error criterion, so it may be median-like:
-0 for a function invoked in under half of its minutes); `expected` is the mean. They coincide for
-every forecaster here except the ensemble, which ranks its members by absolute error for `forecast`
-and by squared error for `expected`.
+0 for a function invoked in under half of its minutes); `expected` is the mean. They coincide
+(`forecast_is_mean`) for every forecaster here except the ensemble, which ranks its members by
+absolute error for `forecast` and by squared error for `expected`.
 
 Row i always means the same function: `update` and `forecast` use the row order given to `fit`.
 `fit` may be called again at any time (e.g. every `retrain_interval`) and replaces all state.
@@ -49,6 +49,9 @@ class Forecaster(ABC):
 
     name: str
 
+    forecast_is_mean: bool = True
+    """Whether `forecast` already is the expected counts (for all but the ensemble)."""
+
     def __init__(self) -> None:
         self._n_functions: int | None = None
 
@@ -82,7 +85,7 @@ class Forecaster(ABC):
 
     def expected(self, horizon: int) -> Counts:
         """Expected counts (means) in each of the next `horizon` minutes (functions x horizon, >= 0)."""
-        return self._checked(self._expected, horizon)
+        return self.forecast(horizon) if self.forecast_is_mean else self._checked(self._expected, horizon)
 
     def _checked(self, method: Callable[[int], Counts], horizon: int) -> Counts:
         if horizon < 1:
@@ -93,8 +96,8 @@ class Forecaster(ABC):
         return np.maximum(predicted, 0.0)
 
     def _expected(self, horizon: int) -> Counts:
-        """Forecasters whose point forecast is a mean (all but the ensemble) keep this."""
-        return self._forecast(horizon)
+        """The expected counts, for a forecaster whose `forecast` is not the mean (`forecast_is_mean` False)."""
+        raise NotImplementedError(f"{self.name}: a forecaster whose forecast is not the mean implements _expected")
 
     @abstractmethod
     def _fit(self, history: Counts) -> None: ...

@@ -75,6 +75,7 @@ class EnsembleForecaster(Forecaster):
     """Per-function selection (or weighting) of members by their discounted trailing error."""
 
     name = "ensemble"
+    forecast_is_mean = False  # ranked by absolute error, the forecast is median-like (module docstring)
 
     def __init__(
         self,

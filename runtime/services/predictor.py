@@ -145,11 +145,11 @@ class PredictorService:
                     accuracy.observe(self._last[:, 0], observed[:, 0])
                 trained.forecaster.update(observed)
                 self._observed_until = now_minute
-            horizon = self._settings.prediction.horizon_minutes
-            predicted, expected = trained.forecaster.forecast(horizon), trained.forecaster.expected(horizon)
+            horizon, model = self._settings.prediction.horizon_minutes, trained.forecaster
+            predicted = model.forecast(horizon)
+            expected = None if model.forecast_is_mean else model.expected(horizon)  # stored once where they agree
             self._last = predicted
-        same = np.array_equal(predicted, expected)  # the point forecast is the mean: store it once
-        forecasts = forecasts_of(self._engine, trained, predicted, now_minute, expected=None if same else expected)
+        forecasts = forecasts_of(self._engine, trained, predicted, now_minute, expected=expected)
         record_forecasts(self._engine, forecasts)
         self._hot_state.put_forecasts({f.function_id: f.to_document() for f in forecasts}, ttl_s=self._ttl_s)
         self._export(trained, predicted, accuracy)

@@ -76,3 +76,14 @@ def test_warming_reads_the_expected_counts_not_the_point_forecast(engine: Engine
     [warm] = decide_pools(WarmingInputs([stored], {"f": 100.0}, {"f": 128.0}), settings, START)
     assert cold.pool_size == 0
     assert warm.pool_size >= 1 and "expected 0.9 invocations" in warm.reason
+
+
+def test_a_forecaster_whose_forecast_is_the_mean_returns_it_as_the_expected_counts() -> None:
+    from runtime.predictor import make_forecaster
+
+    counts = np.stack([_sparse(120), np.full(120, 30.0)])
+    for name in (ForecasterName.NAIVE_LAST, ForecasterName.MOVING_AVERAGE, ForecasterName.ARIMA):
+        model = make_forecaster(name).fit(counts)
+        assert model.forecast_is_mean
+        np.testing.assert_array_equal(model.expected(5), model.forecast(5))
+    assert not EnsembleForecaster().forecast_is_mean
