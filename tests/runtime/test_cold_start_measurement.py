@@ -21,8 +21,13 @@ from runtime.contract import Tier
 from runtime.contract.kubernetes import KNATIVE_GROUP, KNATIVE_VERSION, SCALE_DOWN_DELAY
 from runtime.contract.scheduling import TIER_LABEL
 from runtime.ingest.counters import MeasuredCounters
-from runtime.ingest.prometheus_collector import CollectorConfig, CollectorError, KnativeCollector, collect_minute
-from runtime.sim.policies import make_policy
+from runtime.ingest.prometheus_collector import (
+    CollectorConfig,
+    CollectorError,
+    KnativeCollector,
+    collect_minute,
+)
+from runtime.sim.policies import FixedKeepAlive
 from runtime.sim.replay import replay
 from runtime.store import FunctionInfo, invocations_between, upsert_functions
 from runtime.warming.policy import AppProfile
@@ -106,7 +111,7 @@ def test_the_measured_cold_starts_are_isf_simulates_fixed_keep_alive(served: _Se
         measured[:, k] = [cold[f] or 0 for f in FUNCTIONS]
     profile = AppProfile(memory_mb=np.full(len(FUNCTIONS), 256.0),
                          duration_ms=np.array([DURATION_MS[f] for f in FUNCTIONS]))
-    loaded = replay(COUNTS, profile, make_policy(f"fixed-{1 + served.delay_minutes}"))
+    loaded = replay(COUNTS, profile, FixedKeepAlive(1 + served.delay_minutes))
     expected = (COUNTS > 0) & ~loaded
     assert measured.sum() > 0
     assert (measured.astype(bool) == expected).all(), (measured, expected.astype(int))
