@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 from sqlalchemy import Engine
 
 from runtime.contract import metrics
@@ -38,6 +39,8 @@ class MeasuredCounters:
         self._tiers: dict[str, str] = {}
         self._read_at: float | None = None
         self._lock = threading.Lock()
+        self._invocation_children: dict[tuple[str, str], PromCounter] = {}
+        self._cold_children: dict[tuple[str, str], PromCounter] = {}
 
     def _tier_of(self) -> dict[str, str]:
         now = self._clock()
@@ -58,6 +61,15 @@ class MeasuredCounters:
                 if record.cold_starts is not None:
                     cold[key] += record.cold_starts
             for key, count in invocations.items():
-                self._invocations.labels(*key).inc(count)
-            for key, count in cold.items():
-                self._cold_starts.labels(*key).inc(count)  # 0 too: the series exists for ratios
+                self._child(self._invocation_children, self._invocations, key).inc(count)
+            for key, count in cold.items():  # 0 too: the series exists for cold-start ratios
+                self._child(self._cold_children, self._cold_starts, key).inc(count)
+
+    @staticmethod
+    def _child(
+        children: dict[tuple[str, str], PromCounter], counter: PromCounter, key: tuple[str, str]
+    ) -> PromCounter:
+        child = children.get(key)
+        if child is None:  # `labels()` takes the metric's lock and builds the key each call: once per series
+            child = children[key] = counter.labels(*key)
+        return child
