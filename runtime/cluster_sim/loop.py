@@ -51,7 +51,7 @@ import httpx
 import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 
-from runtime.cluster_sim.api_server import CLOCK_PATH, PROMETHEUS_PATH, ClusterApiServer
+from runtime.cluster_sim.api_server import CLOCK_PATH, METRICS_PATH, PROMETHEUS_PATH, ClusterApiServer
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, MinuteOutcome, SimulatedCluster
 from runtime.cluster_sim.prometheus import SimulatedPrometheus
@@ -114,6 +114,8 @@ class LoopReport:
     fixed_10: Totals = field(default_factory=Totals)
     idle_pod_mb_minutes: float = 0.0
     series: dict[str, list[float]] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    """Each service's `/metrics` and the cluster's (key `cluster`) while the loop runs (the dashboard previews)."""
 
     @property
     def trace_minutes_per_wall_minute(self) -> float:
@@ -126,6 +128,7 @@ class LoopReport:
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
+        del body["endpoints"]  # the services' ports, gone with the run
         body["trace_minutes_per_wall_minute"] = round(self.trace_minutes_per_wall_minute, 2)
         body["comparison_with_predictive_deployed"] = self.comparison
         body["definitions"] = {
@@ -397,6 +400,8 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
         try:
             processes.start()
             processes.wait_healthy(START_TIMEOUT_S)
+            report.endpoints = {s.role: f"http://127.0.0.1:{s.port}/metrics" for s in processes.services}
+            report.endpoints["cluster"] = server.url + METRICS_PATH
             threading.Thread(target=watch, name="loop-watch", daemon=True).start()
             if not clock.wait_idle(START_TIMEOUT_S, alive):
                 processes.check_alive()
