@@ -26,6 +26,11 @@ container only. Knative's `queue-proxy` (pkg/reconciler/revision/resources/const
 exports its own request histogram (runtime/contract/knative_series.py), and the injected `istio-proxy` sees the same
 requests again, so both are excluded: one request is counted once, at the function's own process, so the latency is
 the function's and excludes the queue-proxy's queueing.
+
+Labels: `function` from the pod label `isf.io/function` (else the Knative Service's name) and `tier` from
+`isf.io/tier`, the tier the function was declared on (components/workloads/function.py puts both on the
+template). Known gap: a placement move patches only the template's nodeSelector and tolerations
+(runtime/actuation/patches.py), so after a move `tier` still names the declared tier, not where the pods run.
 """
 
 from __future__ import annotations
@@ -118,8 +123,10 @@ def beyla_config(args: EbpfMonitorArgs) -> dict[str, Any]:
             },
             # ... copied onto every application metric (the `k8s_app_meta` group, attr_selector.go).
             "extra_group_attributes": {"k8s_app_meta": [kn.BEYLA_FUNCTION_ATTRIBUTE, kn.BEYLA_TIER_ATTRIBUTE]},
-            # Per-pod identity would make a series per pod start (Knative scales pods to and from zero).
-            "select": {"http_server_request_duration": {"exclude": ["k8s.pod.*", "k8s.replicaset.name"]}},
+            # Per-pod identity would make new series at every pod start (Knative scales pods to and from zero):
+            # the pod's name, uid and start time, its ReplicaSet, and `instance` (namespace.pod.container,
+            # pkg/transform/k8s.go); Prometheus tells the Beyla pods apart by its own target labels.
+            "select": {"http_server_request_duration": {"exclude": ["k8s.pod.*", "k8s.replicaset.name", "instance"]}},
         },
         "prometheus_export": {"port": METRICS_PORT, "path": "/metrics"},
     }

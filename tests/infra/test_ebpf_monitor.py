@@ -114,6 +114,9 @@ def test_every_latency_series_carries_the_function_and_tier_from_the_pod_labels(
                                                                      kn.BEYLA_TIER_ATTRIBUTE]}
     # the labels the runtime's own series use (runtime/contract/metrics.py)
     assert (kn.BEYLA_FUNCTION_LABEL, kn.BEYLA_TIER_LABEL) == ("function", "tier")
+    # no per-pod label: Knative starts and stops pods all the time
+    assert attributes["select"] == {"http_server_request_duration": {
+        "exclude": ["k8s.pod.*", "k8s.replicaset.name", "instance"]}}
 
 
 def test_privileges_are_the_charts_least_privileged_application_mode() -> None:
