@@ -272,8 +272,8 @@ class ServiceProcesses:
 class _ClusterMetrics:
     """The cluster's series (`runtime.contract.metrics`) and its Knative series, served at /isf/v1/metrics.
 
-    Invocations and cold starts are not among them: the api exports those from what the collector
-    measured (runtime/ingest/counters.py)."""
+    Invocations, cold starts and their cost (`isf_cost_usd_total{kind="cold_start"}`) are not among
+    them: the api exports those from what the collector measured (runtime/ingest/counters.py)."""
 
     def __init__(self, cost: CostSettings | None = None, knative: SimulatedPrometheus | None = None) -> None:
         self._cost_settings = cost or CostSettings()
@@ -285,8 +285,6 @@ class _ClusterMetrics:
 
     def record(self, outcome: MinuteOutcome) -> None:
         for f in outcome.functions:
-            if f.cold_start:
-                self.cost.labels("cold_start", f.tier).inc(self._cost_settings.cold_start_usd)
             idle = max(f.ready_pods - f.needed_pods, 0)
             if idle:
                 self.wasted.labels(f.function_id, f.tier).inc(idle * f.memory_mb * 60.0)

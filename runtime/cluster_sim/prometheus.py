@@ -206,7 +206,7 @@ class SimulatedPrometheus:
             lines.append(f"# TYPE {family} {kind}")
             for name, labels, value in rows:
                 text = ",".join(f'{k}="{v}"' for k, v in labels)
-                if name.endswith("_count"):
+                if kind == "histogram" and name.endswith("_count"):
                     lines.append(f'{family}_bucket{{{text},le="+Inf"}} {_format(value)}')
                 lines.append(f"{name}{{{text}}} {_format(value)}")
         return ("\n".join(lines) + "\n").encode() if lines else b""

@@ -1,5 +1,8 @@
 """`isf_invocations_total` and `isf_cold_starts_total{function, tier}`, exported by the api for what it ingests.
 
+With a cold-start price, also the cold starts' share of `isf_cost_usd_total{kind="cold_start", tier}`
+(`cost.cold_start_usd` x measured cold starts: the same price `isf loop` and `isf simulate` charge).
+
 One exporter: the api counts every record it stores, from the Knative collector (which measures cold
 starts, runtime/ingest/prometheus_collector.py) and from `POST /v1/invocations` (whose clients may send
 measured cold starts; `isf loop` sends the collector's). The tier label is the function's current
@@ -31,10 +34,13 @@ class MeasuredCounters:
     """The two counters in `registry`, labelled with each function's tier from `engine`'s catalogue."""
 
     def __init__(
-        self, registry: CollectorRegistry, engine: Engine, *, clock: Callable[[], float] = time.monotonic
+        self, registry: CollectorRegistry, engine: Engine, *, cold_start_usd: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._invocations = metrics.INVOCATIONS.counter(registry)
         self._cold_starts = metrics.COLD_STARTS.counter(registry)
+        self._cost = metrics.COST.counter(registry) if cold_start_usd is not None else None
+        self._cold_start_usd = cold_start_usd or 0.0
         self._engine, self._clock = engine, clock
         self._tiers: dict[str, str] = {}
         self._read_at: float | None = None
@@ -64,6 +70,12 @@ class MeasuredCounters:
                 self._child(self._invocation_children, self._invocations, key).inc(count)
             for key, count in cold.items():  # 0 too: the series exists for cold-start ratios
                 self._child(self._cold_children, self._cold_starts, key).inc(count)
+            if self._cost is not None:
+                by_tier: Counter[str] = Counter()
+                for (_, tier), count in cold.items():
+                    by_tier[tier] += count
+                for tier, count in by_tier.items():
+                    self._cost.labels("cold_start", tier).inc(count * self._cold_start_usd)
 
     @staticmethod
     def _child(

@@ -178,4 +178,21 @@ def test_the_api_exports_what_it_ingests_per_function_and_tier(engine: Engine, d
     assert 'isf_invocations_total{function="shop.cart",tier="edge"} 7.0' in text
     assert 'isf_invocations_total{function="shop.new",tier="unknown"} 2.0' in text
     assert 'isf_cold_starts_total{function="shop.new"' not in text
+    price = config_for(database_url).runtime.cost.cold_start_usd
+    assert f'isf_cost_usd_total{{kind="cold_start",tier="edge"}} {price!r}' in text
+    assert 'isf_cost_usd_total{kind="cold_start",tier="unknown"} 0.0' in text
     assert [(m["count"], m["cold_starts"]) for m in stored["invocations"]] == [(7, 1)]
+
+
+def test_the_simulated_clusters_knative_series_scrape_as_valid_exposition(served: _Served) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    served.minute(0)
+    families = {f.name: f for f in text_string_to_metric_families(served.prometheus.exposition().decode())}
+    assert families["kn_revision_pods_count"].type == "gauge"
+    assert families["kn_serving_invocation_duration_seconds"].type == "histogram"
+    counts = {s.labels["kn_configuration_name"]: s.value for s in families["kn_serving_invocation_duration_seconds"].samples
+              if s.name.endswith("_count")}
+    names = served.cluster.function_names()
+    assert {names[("functions", cfg)]: v for cfg, v in counts.items()} == {
+        f: float(c) for f, c in zip(FUNCTIONS, COUNTS[:, 0].tolist(), strict=True)}
