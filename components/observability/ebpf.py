@@ -150,6 +150,8 @@ def beyla_values(args: EbpfMonitorArgs) -> Values:
             "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
         },
         "tolerations": _tolerations(),
+        # Helm merges these over the chart's config.data: its `attributes.kubernetes.enable` is replaced, its
+        # `filter.network` (for network metrics, which are off) stays and does nothing.
         "config": {"create": True, "data": beyla_config(args)},
         "service": {"enabled": False, "portName": METRICS_PORT_NAME},
         "serviceMonitor": {"enabled": False},
