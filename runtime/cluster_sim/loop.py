@@ -408,7 +408,7 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                 on_started(server.url)
             api = httpx.Client(base_url=f"http://127.0.0.1:{processes.port('api')}", timeout=60.0,
                                headers={"Authorization": f"Bearer {token}"})
-            measure = _Measurement(server.url + PROMETHEUS_PATH, cluster.function_names())
+            measure = _Measurement(server.url + PROMETHEUS_PATH)
             measured: list[InvocationRecord] = []
             started = time.monotonic()
             counts = window.counts
@@ -458,13 +458,12 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
 class _Measurement:
     """The collector's `collect_minute` against the simulated Prometheus: a minute's measured records."""
 
-    def __init__(self, prometheus_url: str, names: dict[tuple[str, str], str]) -> None:
+    def __init__(self, prometheus_url: str) -> None:
         self._config = CollectorConfig(prometheus_url=prometheus_url, source=SOURCE)
-        self._names = names
         self._client = httpx.Client(timeout=self._config.timeout_s)
 
     def __call__(self, minute: datetime) -> list[InvocationRecord]:
-        records = collect_minute(self._client, self._config, minute, self._names)
+        records = collect_minute(self._client, self._config, minute)
         unmeasured = [r.function_id for r in records if r.count and r.cold_starts is None]
         if unmeasured:
             raise LoopError(f"no kn_revision_pods_count for {len(unmeasured)} function(s), e.g. {unmeasured[0]}")

@@ -8,7 +8,8 @@ measurement reads (runtime/ingest/prometheus_collector.py), under Knative 1.23's
   one sample per scrape interval of every minute, the revision's ready pods in that minute; a revision
   that a rollout replaced reports 0 from then on, as its PodAutoscaler does once scaled down;
 - `kn_serving_invocation_duration_seconds_{count,sum}` (the queue-proxy's request histogram,
-  pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute.
+  pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute, with the
+  `function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`.
 
 `GET /api/v1/query?query=...&time=...` (Prometheus's HTTP API shape) answers the PromQL forms the
 collector sends and refuses any other with Prometheus's `bad_data` error, so a changed query fails
@@ -94,8 +95,10 @@ class SimulatedPrometheus:
         with self._lock:
             for function_id, requests, ready_pods, duration_ms in served:
                 namespace, service, revision = revision_of(function_id)
-                key = tuple(sorted({kn.NAMESPACE_LABEL: namespace, kn.SERVICE_LABEL: service,
-                                    kn.CONFIGURATION_LABEL: service, kn.REVISION_LABEL: revision}.items()))
+                labels = {kn.NAMESPACE_LABEL: namespace, kn.SERVICE_LABEL: service,
+                          kn.CONFIGURATION_LABEL: service, kn.REVISION_LABEL: revision}
+                key = tuple(sorted(labels.items()))
+                pod_key = tuple(sorted({**labels, kn.FUNCTION_ID_LABEL: function_id}.items()))  # the PodMonitor's
                 previous = self._revision.get(function_id)
                 if previous is not None and previous != key:  # a rollout: the old revision is scaled down
                     self._append(pods, previous, t0, 0.0)
@@ -103,8 +106,8 @@ class SimulatedPrometheus:
                 for offset in range(0, 60, kn.SCRAPE_INTERVAL_S):
                     self._append(pods, key, t0 + offset, float(ready_pods))
                 seconds = duration_ms / 1000.0 if math.isfinite(duration_ms) else 0.0
-                self._append(count, key, end, self._total(count, key) + requests)
-                self._append(total, key, end, self._total(total, key) + requests * seconds)
+                self._append(count, pod_key, end, self._total(count, pod_key) + requests)
+                self._append(total, pod_key, end, self._total(total, pod_key) + requests * seconds)
 
     # -- queries ---------------------------------------------------------------------------------
     @staticmethod

@@ -32,6 +32,10 @@ SERVICE_LABEL = "kn_service_name"
 CONFIGURATION_LABEL = "kn_configuration_name"
 REVISION_LABEL = "kn_revision_name"
 FUNCTION_LABELS: tuple[str, str] = (NAMESPACE_LABEL, CONFIGURATION_LABEL)
+FUNCTION_ID_LABEL = "function"
+"""On queue-proxy series only: the Revision pod's `isf.io/function` label (runtime/contract/kubernetes.py
+FUNCTION_LABEL, the function id warming and placement use), copied by the PodMonitor; the collector
+names functions by it."""
 
 SCRAPE_INTERVAL_S = 30
 """How often Prometheus scrapes the queue-proxies, activator and autoscaler
