@@ -135,3 +135,16 @@ def test_every_deployed_panel_and_alert_rule_can_be_drawn() -> None:
     assert len(exprs) >= 40
     for expr in exprs:
         check_supported(expr)
+
+
+def test_the_accuracy_alerts_hold_for_the_model_the_predictor_serves_by_default() -> None:
+    from runtime.contract import metrics
+    from runtime.settings import RuntimeSettings
+
+    served = RuntimeSettings().prediction.forecaster.value
+    exposition = (f'{metrics.FORECAST_MAPE.name}{{model="{served}"}} 0.5\n'
+                  f'{metrics.FORECAST_WAPE.name}{{model="{served}"}} 0.9\n')
+    evaluator = _store((0, exposition.replace("0.9", "0.2")), (60, exposition))  # WAPE 0.9 > 1.5 x 0.55
+    rules = {r["alert"]: r["expr"] for r in alert_rules(AlertThresholds(), "isf-system")}
+    for alert in ("IsfPoorPredictionAccuracy", "IsfModelPerformanceDegradation"):
+        assert [dict(k)["model"] for k in _vector(evaluator.query(rules[alert], 60))] == [served], alert
