@@ -273,7 +273,9 @@ class _ClusterMetrics:
     """The cluster's series (`runtime.contract.metrics`) and its Knative series, served at /isf/v1/metrics.
 
     Invocations, cold starts and their cost (`isf_cost_usd_total{kind="cold_start"}`) are not among
-    them: the api exports those from what the collector measured (runtime/ingest/counters.py)."""
+    them: the api exports those from what the collector measured (runtime/ingest/counters.py). Nor is
+    `isf_warm_pool_size`: the warming service exports it (the min-scale it holds); the ready pods it leads to are
+    the cluster's `kn_revision_pods_count`. Two exporters of one series would double every sum over it."""
 
     def __init__(self, cost: CostSettings | None = None, knative: SimulatedPrometheus | None = None) -> None:
         self._cost_settings = cost or CostSettings()
@@ -281,7 +283,6 @@ class _ClusterMetrics:
         self.registry = CollectorRegistry()
         self.cost = metrics.COST.counter(self.registry)
         self.wasted = metrics.WASTED_MEMORY.counter(self.registry)
-        self.warm = metrics.WARM_POOL_SIZE.gauge(self.registry)
 
     def record(self, outcome: MinuteOutcome) -> None:
         for f in outcome.functions:
@@ -292,7 +293,6 @@ class _ClusterMetrics:
                 self.cost.labels("warm_memory", f.tier).inc(
                     idle * f.memory_mb * 60.0 / 1024.0 * self._cost_settings.memory_gb_second_usd
                 )
-            self.warm.labels(f.function_id, f.tier).set(f.ready_pods)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry) + (self._knative.exposition() if self._knative is not None else b"")
