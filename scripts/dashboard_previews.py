@@ -141,6 +141,9 @@ UNITS: dict[str, Callable[[float], str]] = {
 }
 
 
+PANEL_TYPES = {"timeseries", "stat"}
+
+
 def legend(template: str, labels: dict[str, str]) -> str:
     """Grafana's legendFormat: `{{label}}` replaced by the series' value of it (empty when absent)."""
     text = re.sub(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", lambda m: labels.get(m.group(1), ""), template)
@@ -236,7 +239,10 @@ def draw_dashboard(dashboard: dict[str, Any], results: list[PanelResult], times:
         for spine in frame.spines.values():
             spine.set_color(GRID)
         frame.set_title(result.title, color=TEXT, fontsize=10, loc="left", pad=4)
-        fmt = UNITS.get(result.unit, _si)
+        if result.unit not in UNITS or result.kind not in PANEL_TYPES:
+            raise ValueError(f"{dashboard['uid']} / {result.title}: the previewer draws no {result.kind!r} panel"
+                             f" in unit {result.unit!r} (types {sorted(PANEL_TYPES)}, units {sorted(UNITS)})")
+        fmt = UNITS[result.unit]
         if not result.lines:
             frame.text(0.5, 0.5, _wrap(result.why_empty(), 70), color="#8e8e8e", ha="center", va="center",
                        fontsize=9, transform=frame.transAxes)
