@@ -31,7 +31,7 @@ START_TIMEOUT_S = 180.0
 _NOT_INHERITED = (environment.DATABASE_URL, environment.DATABASE_URL_FILE, environment.REDIS_URL,
                   environment.REDIS_URL_FILE, environment.KUBERNETES_SERVICE_HOST, environment.SERVICE,
                   environment.PROMETHEUS_URL, environment.HTTP_PORT, environment.API_TOKENS_DIR,
-                  environment.SETTINGS_FILE, "KUBECONFIG")
+                  environment.SETTINGS_FILE, environment.CLOCK, environment.FUNCTION_NAMESPACES, "KUBECONFIG")
 
 
 @pytest.fixture(scope="module")
