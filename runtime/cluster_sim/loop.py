@@ -31,6 +31,7 @@ histogram) and the collector's own `collect_minute` queries it over HTTP; the re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -63,6 +64,8 @@ from runtime.traces.trace import Trace
 
 ROLES = ("api", "predictor", "warming", "placement")
 BARRIER = frozenset({"warming", "placement"})
+HOLD_CLOCK = BARRIER | {"api"}
+"""What each simulated minute waits for: the barrier loops' passes and the api's ingest of the minute."""
 EPOCH = datetime(2019, 7, 15, tzinfo=UTC)
 """Trace minute 0 on the simulated clock (the Azure Functions 2019 trace is from July 2019)."""
 INGEST_LAG = timedelta(seconds=30)
@@ -181,11 +184,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
+FOLLOWER_NICE = 10
+"""How much nicer than the others the services that hold no clock run (the predictor): on a busy machine
+the passes the clock waits for get the CPU first, and a retrain (LSTM, seconds of CPU) takes what is left."""
+
+
+def _start_child(nice: int) -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):  # no orphan if the parent dies
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if nice:
+        os.nice(nice)
 
 
 @dataclass
@@ -227,7 +237,7 @@ class ServiceProcesses:
                     [sys.executable, "-c", "from runtime.cli import main; main()", "serve", role,
                      "--host", "127.0.0.1", "--port", str(port)],
                     env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl only: no orphan if the parent dies
+                    preexec_fn=functools.partial(_start_child, 0 if role in HOLD_CLOCK else FOLLOWER_NICE),  # noqa: PLW1509 - a prctl and a nice only
                 )
             self.services.append(_Service(role, port, process, log))
 
