@@ -9,7 +9,7 @@ measurement reads (runtime/ingest/prometheus_collector.py), under Knative 1.23's
   that a rollout replaced reports 0 from then on, as its PodAutoscaler does once scaled down;
 - `kn_serving_invocation_duration_seconds_{count,sum}` (the queue-proxy's request histogram,
   pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute, with the
-  `function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`.
+  `isf_function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`.
 
 `GET /api/v1/query?query=...&time=...` (Prometheus's HTTP API shape) answers the PromQL forms the
 collector sends and refuses any other with Prometheus's `bad_data` error, so a changed query fails

@@ -6,9 +6,9 @@ every queue-proxy records each non-probe request in the histogram `kn.serving.in
 `kn_serving_invocation_duration_seconds_{bucket,sum,count}`. The `_count` part is the request count.
 The queue-proxy PodMonitor (components/observability/knative_monitors.py) labels every series with
 `k8s_namespace_name`, `kn_configuration_name`, `kn_revision_name` from the Revision pod. Each minute the
-collector evaluates `sum by (k8s_namespace_name, kn_configuration_name, function)
+collector evaluates `sum by (k8s_namespace_name, kn_configuration_name, isf_function)
 (increase(kn_serving_invocation_duration_seconds_count[1m]))` at the minute's end; revisions of one
-function are summed. The function id is the series' `function` label, which the PodMonitor copies from the
+function are summed. The function id is the series' `isf_function` label, which the PodMonitor copies from the
 pod's `isf.io/function` label (the id warming and placement act on: Knative copies the Service template's
 labels to the Revision, `MakeRevision` in pkg/reconciler/configuration/resources/revision.go, and the
 Revision's to its pods, `makeLabels` in pkg/reconciler/revision/resources/meta.go); a pod without it is
@@ -112,7 +112,7 @@ Vector = dict[tuple[str, str], tuple[str, float]]
 def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> Vector:
     """Evaluate an instant `query` at `at`, per (namespace, configuration) (NaN / missing labels dropped).
 
-    The function id is the series' `function` label (the pod's `isf.io/function`), else
+    The function id is the series' `isf_function` label (the pod's `isf.io/function`), else
     `<namespace>.<configuration>` (both DNS labels, so the dot is unambiguous)."""
     try:
         response = client.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": query, "time": at.timestamp()})

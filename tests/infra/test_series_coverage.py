@@ -155,7 +155,7 @@ def test_the_collector_queries_the_recorded_knative_series() -> None:
     assert {config.request_metric, f"{config.latency_metric}_sum"} <= knative_series.knative_series_names()
     assert metric_names(_group(config.request_metric)) == {config.request_metric}
     assert metric_names(ready_pods_query(config)) == {config.ready_pods_metric} <= knative_series.knative_series_names()
-    assert "by (k8s_namespace_name, kn_configuration_name, function)" in _group(config.request_metric)
+    assert "by (k8s_namespace_name, kn_configuration_name, isf_function)" in _group(config.request_metric)
 
 
 def test_the_recorded_knative_names_follow_the_otel_prometheus_translation() -> None:
@@ -185,6 +185,8 @@ def test_knative_monitors_are_valid_against_the_kube_prometheus_stack_crds() -> 
     # the function id the collector names functions by: the pod's isf.io/function label
     assert {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_isf_io_function"],
             "targetLabel": knative_series.FUNCTION_ID_LABEL} in endpoint["relabelings"]
+    # Beyla's series are selected by their function / tier labels: no queue-proxy series may carry them
+    assert targets.isdisjoint({knative_series.BEYLA_FUNCTION_LABEL, knative_series.BEYLA_TIER_LABEL})
     assert service_monitor["spec"]["namespaceSelector"] == {"matchNames": ["knative-serving"]}
     assert service_monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
 

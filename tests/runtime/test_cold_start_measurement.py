@@ -186,7 +186,7 @@ def test_the_simulated_clusters_knative_series_scrape_as_valid_exposition(served
     families = {f.name: f for f in text_string_to_metric_families(served.prometheus.exposition().decode())}
     assert families["kn_revision_pods_count"].type == "gauge"
     assert families["kn_serving_invocation_duration_seconds"].type == "histogram"
-    counts = {s.labels["function"]: s.value for s in families["kn_serving_invocation_duration_seconds"].samples
+    counts = {s.labels["isf_function"]: s.value for s in families["kn_serving_invocation_duration_seconds"].samples
               if s.name.endswith("_count")}
     assert counts == {f: float(c) for f, c in zip(FUNCTIONS, COUNTS[:, 0].tolist(), strict=True)}
-    assert all("function" not in s.labels for s in families["kn_revision_pods_count"].samples)  # the autoscaler's
+    assert all("isf_function" not in s.labels for s in families["kn_revision_pods_count"].samples)  # the autoscaler's

@@ -25,7 +25,7 @@ from runtime.store import invocations_between
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-_BY_POD = "sum by (k8s_namespace_name, kn_configuration_name, function)"  # queue-proxy: the pod's isf.io/function
+_BY_POD = "sum by (k8s_namespace_name, kn_configuration_name, isf_function)"  # queue-proxy: the pod's isf.io/function
 COUNT_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_count[1m]))"
 LATENCY_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_sum[1m])) / {COUNT_QUERY}"
 READY_QUERY = "min_over_time(sum by (k8s_namespace_name, kn_configuration_name) (kn_revision_pods_count)[1m:30s])"
@@ -77,7 +77,7 @@ class FakePrometheus:
             namespace, name = key.split(".", 1)
             labels = {"k8s_namespace_name": namespace, "kn_configuration_name": name}
             if query != READY_QUERY and key in self.function_label:
-                labels["function"] = self.function_label[key]
+                labels["isf_function"] = self.function_label[key]
             result.append({"metric": labels, "value": [0, str(value)]})
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
