@@ -49,7 +49,6 @@ from runtime.services.kube import (
 from runtime.services.warming_budget import BudgetMetrics
 from runtime.services.warming_policy import UNKNOWN_DURATION_MS, GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
@@ -243,7 +242,6 @@ class WarmingController:
     def __init__(
         self,
         engine: Engine,
-        hot_state: HotState,
         kube: client.ApiClient | None,
         settings: RuntimeSettings,
         registry: CollectorRegistry,
@@ -251,7 +249,7 @@ class WarmingController:
         clock: Clock = utc_now,
         function_label: str = FUNCTION_LABEL,
     ) -> None:
-        self._engine, self._hot_state, self._kube = engine, hot_state, kube
+        self._engine, self._kube = engine, kube
         self._settings, self._clock, self._label = settings, clock, function_label
         self._actuator = (
             None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
@@ -284,13 +282,6 @@ class WarmingController:
             self._budget_metrics.update(self._gate.budget)
 
         changed = self._record_changes(decisions)
-        self._hot_state.put_decisions(
-            {d.function_id: {"function_id": d.function_id, "decided_at": d.decided_at.isoformat(),
-                             "pool_size": d.pool_size, "keep_alive_s": d.keep_alive_s,
-                             "predicted_concurrency": d.predicted_concurrency, "reason": d.reason}
-             for d in decisions},
-            ttl_s=max(10 * self._settings.warming.interval, 600),
-        )
         for decision in decisions:
             self._target.labels(decision.function_id).set(decision.pool_size)
 

@@ -24,7 +24,6 @@ from runtime.contract.kubernetes import (
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store import (
     AuditOutcome,
     DurationStats,
@@ -100,7 +99,7 @@ def controller(engine: Engine, kube: FakeKube, *, clock: list[datetime] | None =
                **warming: object) -> WarmingController:
     settings = RuntimeSettings.model_validate({"warming": warming})
     now = clock or [NOW]
-    return WarmingController(engine, HotState(None, CollectorRegistry()), kube.api_client(), settings,
+    return WarmingController(engine, kube.api_client(), settings,
                              CollectorRegistry(), clock=lambda: now[0])
 
 
