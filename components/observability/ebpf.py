@@ -26,6 +26,11 @@ container only. Knative's `queue-proxy` (pkg/reconciler/revision/resources/const
 exports its own request histogram (runtime/contract/knative_series.py), and the injected `istio-proxy` sees the same
 requests again, so both are excluded: one request is counted once, at the function's own process, so the latency is
 the function's and excludes the queue-proxy's queueing.
+
+Labels: `function` from the pod label `isf.io/function` (else the Knative Service's name) and `tier` from
+`isf.io/tier`, the tier the function was declared on (components/workloads/function.py puts both on the
+template). Known gap: a placement move patches only the template's nodeSelector and tolerations
+(runtime/actuation/patches.py), so after a move `tier` still names the declared tier, not where the pods run.
 """
 
 from __future__ import annotations
@@ -35,15 +40,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.helm import ChartRef, Values, merged_values
+from components.workloads.namespace import PART_OF_LABEL, pod_security_labels
 from components.workloads.spec import DnsLabel, Resources
 from runtime.contract import knative_series as kn
 from runtime.contract.kubernetes import (
     FUNCTION_LABEL,
     FUNCTIONS_NAMESPACE,
     KNATIVE_GROUP,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
     WORKLOAD_TIER_LABEL,
 )
 from runtime.contract.scheduling import GPU_TAINT, Tier, tier_taint
+from runtime.contract.security import (
+    POD_SECURITY_ENFORCE_LABEL,
+    POD_SECURITY_PRIVILEGED,
+    SECURITY_EXCEPTION_ANNOTATION,
+)
 
 BEYLA_CHART = ChartRef(chart="beyla", version="1.16.11", repo="https://grafana.github.io/helm-charts")
 BEYLA_RELEASE = "beyla"  # the chart's fullname is the release when it contains the chart name (templates/_helpers.tpl)
@@ -57,8 +70,12 @@ SCRAPE_INTERVAL = "30s"
 KNATIVE_SERVICE_POD_LABEL = f"{KNATIVE_GROUP}/service"
 QUEUE_PROXY_CONTAINER = kn.Component.QUEUE_PROXY.value  # also the container's name (QueueContainerName)
 ISTIO_PROXY_CONTAINER = "istio-proxy"
-# Pod Security Admission: Beyla needs hostPID and capabilities beyond `baseline`, so its namespace is `privileged`.
-POD_SECURITY_LEVEL = "privileged"
+# Pod Security Admission: Beyla needs hostPID and capabilities beyond `baseline`, so its namespace is `privileged`,
+# with the reason on the namespace (the policy pack's k8s-privileged-namespaces-say-why) and in docs/security.md.
+SECURITY_EXCEPTION = (
+    "Grafana Beyla (eBPF) needs hostPID and the capabilities BPF, PERFMON, SYS_PTRACE, NET_RAW, CHECKPOINT_RESTORE, "
+    "DAC_READ_SEARCH, SYS_ADMIN (runs as root, read-only root filesystem, everything else dropped); docs/security.md"
+)
 
 
 class EbpfMonitorArgs(BaseModel):
@@ -106,8 +123,10 @@ def beyla_config(args: EbpfMonitorArgs) -> dict[str, Any]:
             },
             # ... copied onto every application metric (the `k8s_app_meta` group, attr_selector.go).
             "extra_group_attributes": {"k8s_app_meta": [kn.BEYLA_FUNCTION_ATTRIBUTE, kn.BEYLA_TIER_ATTRIBUTE]},
-            # Per-pod identity would make a series per pod start (Knative scales pods to and from zero).
-            "select": {"http_server_request_duration": {"exclude": ["k8s.pod.*", "k8s.replicaset.name"]}},
+            # Per-pod identity would make new series at every pod start (Knative scales pods to and from zero):
+            # the pod's name, uid and start time, its ReplicaSet, and `instance` (namespace.pod.container,
+            # pkg/transform/k8s.go); Prometheus tells the Beyla pods apart by its own target labels.
+            "select": {"http_server_request_duration": {"exclude": ["k8s.pod.*", "k8s.replicaset.name", "instance"]}},
         },
         "prometheus_export": {"port": METRICS_PORT, "path": "/metrics"},
     }
@@ -131,6 +150,8 @@ def beyla_values(args: EbpfMonitorArgs) -> Values:
             "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
         },
         "tolerations": _tolerations(),
+        # Helm merges these over the chart's config.data: its `attributes.kubernetes.enable` is replaced, its
+        # `filter.network` (for network metrics, which are off) stays and does nothing.
         "config": {"create": True, "data": beyla_config(args)},
         "service": {"enabled": False, "portName": METRICS_PORT_NAME},
         "serviceMonitor": {"enabled": False},
@@ -139,9 +160,12 @@ def beyla_values(args: EbpfMonitorArgs) -> Values:
 
 
 def ebpf_namespace(args: EbpfMonitorArgs) -> dict[str, Any]:
-    """The monitor's own namespace: Pod Security `privileged` stated explicitly, no Istio injection."""
-    labels = {"app.kubernetes.io/part-of": "isf", "pod-security.kubernetes.io/enforce": POD_SECURITY_LEVEL}
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": args.namespace, "labels": labels}}
+    """The monitor's own namespace: Pod Security `privileged` with its reason, `restricted` still warned and audited
+    (as for the DCGM exporter's), no Istio injection."""
+    labels = {PART_OF_LABEL: "isf", MANAGED_BY_LABEL: MANAGED_BY, **pod_security_labels(enforce=False),
+              POD_SECURITY_ENFORCE_LABEL: POD_SECURITY_PRIVILEGED}
+    metadata = {"name": args.namespace, "labels": labels, "annotations": {SECURITY_EXCEPTION_ANNOTATION: SECURITY_EXCEPTION}}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
 def ebpf_pod_monitor(monitoring_namespace: str, args: EbpfMonitorArgs) -> dict[str, Any]:
@@ -149,7 +173,7 @@ def ebpf_pod_monitor(monitoring_namespace: str, args: EbpfMonitorArgs) -> dict[s
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {"name": POD_MONITOR, "namespace": monitoring_namespace, "labels": {"app.kubernetes.io/part-of": "isf"}},
+        "metadata": {"name": POD_MONITOR, "namespace": monitoring_namespace, "labels": {PART_OF_LABEL: "isf"}},
         "spec": {
             "namespaceSelector": {"matchNames": [args.namespace]},
             "selector": {"matchLabels": {"app.kubernetes.io/name": "beyla", "app.kubernetes.io/instance": BEYLA_RELEASE}},

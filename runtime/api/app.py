@@ -35,6 +35,7 @@ def create_api_app(settings: ServiceSettings) -> FastAPI:
         description="Invocation ingest and the operators' read API of the intelligent serverless platform.",
     )
     context: ServiceContext = app.state.context
-    counters.append(MeasuredCounters(context.registry, context.engine))
+    counters.append(MeasuredCounters(context.registry, context.engine,
+                                     cold_start_usd=context.settings.runtime.cost.cold_start_usd))
     app.state.measured_counters = counters[0]
     return app

@@ -73,7 +73,8 @@ class ClockedLoop(PeriodicLoop):
 
     Stepped, it first waits (wall time) until `may_act()` holds, so no simulated minute goes by with
     the pass skipped for want of the Lease; then it runs a pass at each due time and, between passes,
-    waits on the clock: a loop the clock's barrier names holds the clock while its pass runs.
+    waits on the clock: a loop the clock's barrier names holds the clock while its pass runs. One that
+    does not (the predictor's) skips the due times the clock passed during a long pass.
     """
 
     def __init__(self, *args: Any, clock: SimulatedClock | None = None, **kwargs: Any) -> None:
@@ -91,8 +92,13 @@ class ClockedLoop(PeriodicLoop):
         due = clock() + timedelta(seconds=self._first_after_s)
         if self._first_after_s and clock.wait_until(self.name, due, self._stop) is None:
             return
+        interval = timedelta(seconds=self.interval_s)
         while not self._stop.is_set():
             self.run_once()
-            due += timedelta(seconds=self.interval_s)
-            if clock.wait_until(self.name, due, self._stop) is None:
+            due += interval
+            now = clock.wait_until(self.name, due, self._stop)
+            if now is None:
                 return
+            # A loop that does not hold the clock may find it several intervals on after a long pass: it
+            # runs one pass now, not one per interval missed (as PeriodicLoop does on the wall clock).
+            due += interval * ((now - due) // interval)

@@ -286,12 +286,6 @@ class SimulatedCluster:
             metadata = self.objects[path]["metadata"]
             return metadata["namespace"], metadata["name"], self._revisions[path].name
 
-    def function_names(self) -> dict[tuple[str, str], str]:
-        """(namespace, configuration) -> function id (the `isf.io/function` label) for every Service."""
-        with self.lock:
-            return {(self.objects[path]["metadata"]["namespace"], self.objects[path]["metadata"]["name"]): function_id
-                    for function_id, path in self._by_function.items()}
-
     # -- the minute ------------------------------------------------------------------------------
     def _tier_of(self, service: dict[str, Any]) -> str:
         selector = service.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector") or {}

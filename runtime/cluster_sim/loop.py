@@ -31,6 +31,7 @@ histogram) and the collector's own `collect_minute` queries it over HTTP; the re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -51,7 +52,7 @@ import httpx
 import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 
-from runtime.cluster_sim.api_server import CLOCK_PATH, PROMETHEUS_PATH, ClusterApiServer
+from runtime.cluster_sim.api_server import CLOCK_PATH, METRICS_PATH, PROMETHEUS_PATH, ClusterApiServer
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, MinuteOutcome, SimulatedCluster
 from runtime.cluster_sim.prometheus import SimulatedPrometheus
@@ -63,6 +64,8 @@ from runtime.traces.trace import Trace
 
 ROLES = ("api", "predictor", "warming", "placement")
 BARRIER = frozenset({"warming", "placement"})
+HOLD_CLOCK = BARRIER | {"api"}
+"""What each simulated minute waits for: the barrier loops' passes and the api's ingest of the minute."""
 EPOCH = datetime(2019, 7, 15, tzinfo=UTC)
 """Trace minute 0 on the simulated clock (the Azure Functions 2019 trace is from July 2019)."""
 INGEST_LAG = timedelta(seconds=30)
@@ -114,6 +117,8 @@ class LoopReport:
     fixed_10: Totals = field(default_factory=Totals)
     idle_pod_mb_minutes: float = 0.0
     series: dict[str, list[float]] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    """Each service's `/metrics` and the cluster's (key `cluster`) while the loop runs (the dashboard previews)."""
 
     @property
     def trace_minutes_per_wall_minute(self) -> float:
@@ -126,6 +131,7 @@ class LoopReport:
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
+        del body["endpoints"]  # the services' ports, gone with the run
         body["trace_minutes_per_wall_minute"] = round(self.trace_minutes_per_wall_minute, 2)
         body["comparison_with_predictive_deployed"] = self.comparison
         body["definitions"] = {
@@ -178,11 +184,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
+FOLLOWER_NICE = 10
+"""How much nicer than the others the services that hold no clock run (the predictor): on a busy machine
+the passes the clock waits for get the CPU first, and a retrain (LSTM, seconds of CPU) takes what is left."""
+
+
+def _start_child(nice: int) -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):  # no orphan if the parent dies
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if nice:
+        os.nice(nice)
 
 
 @dataclass
@@ -224,7 +237,7 @@ class ServiceProcesses:
                     [sys.executable, "-c", "from runtime.cli import main; main()", "serve", role,
                      "--host", "127.0.0.1", "--port", str(port)],
                     env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl only: no orphan if the parent dies
+                    preexec_fn=functools.partial(_start_child, 0 if role in HOLD_CLOCK else FOLLOWER_NICE),  # noqa: PLW1509 - a prctl and a nice only
                 )
             self.services.append(_Service(role, port, process, log))
 
@@ -269,8 +282,10 @@ class ServiceProcesses:
 class _ClusterMetrics:
     """The cluster's series (`runtime.contract.metrics`) and its Knative series, served at /isf/v1/metrics.
 
-    Invocations and cold starts are not among them: the api exports those from what the collector
-    measured (runtime/ingest/counters.py)."""
+    Invocations, cold starts and their cost (`isf_cost_usd_total{kind="cold_start"}`) are not among
+    them: the api exports those from what the collector measured (runtime/ingest/counters.py). Nor is
+    `isf_warm_pool_size`: the warming service exports it (the min-scale it holds); the ready pods it leads to are
+    the cluster's `kn_revision_pods_count`. Two exporters of one series would double every sum over it."""
 
     def __init__(self, cost: CostSettings | None = None, knative: SimulatedPrometheus | None = None) -> None:
         self._cost_settings = cost or CostSettings()
@@ -278,12 +293,9 @@ class _ClusterMetrics:
         self.registry = CollectorRegistry()
         self.cost = metrics.COST.counter(self.registry)
         self.wasted = metrics.WASTED_MEMORY.counter(self.registry)
-        self.warm = metrics.WARM_POOL_SIZE.gauge(self.registry)
 
     def record(self, outcome: MinuteOutcome) -> None:
         for f in outcome.functions:
-            if f.cold_start:
-                self.cost.labels("cold_start", f.tier).inc(self._cost_settings.cold_start_usd)
             idle = max(f.ready_pods - f.needed_pods, 0)
             if idle:
                 self.wasted.labels(f.function_id, f.tier).inc(idle * f.memory_mb * 60.0)
@@ -291,7 +303,6 @@ class _ClusterMetrics:
                 self.cost.labels("warm_memory", f.tier).inc(
                     idle * f.memory_mb * 60.0 / 1024.0 * self._cost_settings.memory_gb_second_usd
                 )
-            self.warm.labels(f.function_id, f.tier).set(f.ready_pods)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry) + (self._knative.exposition() if self._knative is not None else b"")
@@ -397,6 +408,8 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
         try:
             processes.start()
             processes.wait_healthy(START_TIMEOUT_S)
+            report.endpoints = {s.role: f"http://127.0.0.1:{s.port}/metrics" for s in processes.services}
+            report.endpoints["cluster"] = server.url + METRICS_PATH
             threading.Thread(target=watch, name="loop-watch", daemon=True).start()
             if not clock.wait_idle(START_TIMEOUT_S, alive):
                 processes.check_alive()
@@ -405,7 +418,7 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                 on_started(server.url)
             api = httpx.Client(base_url=f"http://127.0.0.1:{processes.port('api')}", timeout=60.0,
                                headers={"Authorization": f"Bearer {token}"})
-            measure = _Measurement(server.url + PROMETHEUS_PATH, cluster.function_names())
+            measure = _Measurement(server.url + PROMETHEUS_PATH)
             measured: list[InvocationRecord] = []
             started = time.monotonic()
             counts = window.counts
@@ -455,13 +468,12 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
 class _Measurement:
     """The collector's `collect_minute` against the simulated Prometheus: a minute's measured records."""
 
-    def __init__(self, prometheus_url: str, names: dict[tuple[str, str], str]) -> None:
+    def __init__(self, prometheus_url: str) -> None:
         self._config = CollectorConfig(prometheus_url=prometheus_url, source=SOURCE)
-        self._names = names
         self._client = httpx.Client(timeout=self._config.timeout_s)
 
     def __call__(self, minute: datetime) -> list[InvocationRecord]:
-        records = collect_minute(self._client, self._config, minute, self._names)
+        records = collect_minute(self._client, self._config, minute)
         unmeasured = [r.function_id for r in records if r.count and r.cold_starts is None]
         if unmeasured:
             raise LoopError(f"no kn_revision_pods_count for {len(unmeasured)} function(s), e.g. {unmeasured[0]}")

@@ -8,7 +8,8 @@ measurement reads (runtime/ingest/prometheus_collector.py), under Knative 1.23's
   one sample per scrape interval of every minute, the revision's ready pods in that minute; a revision
   that a rollout replaced reports 0 from then on, as its PodAutoscaler does once scaled down;
 - `kn_serving_invocation_duration_seconds_{count,sum}` (the queue-proxy's request histogram,
-  pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute.
+  pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute, with the
+  `isf_function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`.
 
 `GET /api/v1/query?query=...&time=...` (Prometheus's HTTP API shape) answers the PromQL forms the
 collector sends and refuses any other with Prometheus's `bad_data` error, so a changed query fails
@@ -37,8 +38,8 @@ from typing import Any
 from runtime.contract import knative_series as kn
 
 LOOKBACK_S = 300.0
-RETAIN_S = 900.0
-"""Samples older than this are dropped (the longest range the collector asks for is 1 minute)."""
+RETAIN_S = LOOKBACK_S + 120.0
+"""Samples older than this are dropped (the lookback plus more than the collector's longest range, 1 minute)."""
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _BY = r"sum by \((?P<by>[a-zA-Z0-9_, ]+)\)"
@@ -59,24 +60,26 @@ class SimulatedPrometheus:
     """Samples of labelled series, appended in time order, and the collector's instant queries over them."""
 
     def __init__(self) -> None:
-        self._series: dict[tuple[str, Labels], deque[tuple[float, float]]] = {}
+        self._series: dict[str, dict[Labels, deque[tuple[float, float]]]] = {}  # by name, then label set
         self._lock = threading.Lock()
-        self._totals: dict[tuple[str, Labels], float] = {}
         self._revision: dict[str, Labels] = {}  # function id -> labels of its serving revision
+        self._groups: dict[tuple[str, ...], dict[Labels, Labels]] = {}  # `sum by` keys -> label set -> group
 
     # -- samples ---------------------------------------------------------------------------------
-    def add(self, name: str, labels: Mapping[str, str], at: float, value: float) -> None:
-        key = (name, tuple(sorted(labels.items())))
+    def add(self, name: str, labels: Mapping[str, str] | Labels, at: float, value: float) -> None:
+        key = labels if isinstance(labels, tuple) else tuple(sorted(labels.items()))
         with self._lock:
-            samples = self._series.setdefault(key, deque())
-            samples.append((at, value))
-            while samples and samples[0][0] < at - RETAIN_S:
-                samples.popleft()
+            self._append(name, key, at, value)
 
-    def _add_total(self, name: str, labels: Mapping[str, str], at: float, increment: float) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        self._totals[key] = self._totals.get(key, 0.0) + increment
-        self.add(name, labels, at, self._totals[key])
+    def _append(self, name: str, key: Labels, at: float, value: float) -> None:
+        samples = self._series.setdefault(name, {}).setdefault(key, deque())
+        samples.append((at, value))
+        while samples[0][0] < at - RETAIN_S:
+            samples.popleft()
+
+    def _total(self, name: str, key: Labels) -> float:
+        samples = self._series.get(name, {}).get(key)
+        return samples[-1][1] if samples else 0.0
 
     def scrape_minute(
         self, start: datetime, served: Iterable[tuple[str, int, int, float]],
@@ -88,38 +91,49 @@ class SimulatedPrometheus:
         Configuration has the Service's name (`pkg/reconciler/service/resources/names`)."""
         t0 = start.timestamp()
         end = t0 + 60.0
-        for function_id, requests, ready_pods, duration_ms in served:
-            namespace, service, revision = revision_of(function_id)
-            labels = {kn.NAMESPACE_LABEL: namespace, kn.SERVICE_LABEL: service,
-                      kn.CONFIGURATION_LABEL: service, kn.REVISION_LABEL: revision}
-            key = tuple(sorted(labels.items()))
-            previous = self._revision.get(function_id)
-            if previous is not None and previous != key:  # a rollout: the old revision is scaled down
-                self.add(kn.PODS_COUNT.name, dict(previous), t0, 0.0)
-            self._revision[function_id] = key
-            for offset in range(0, 60, kn.SCRAPE_INTERVAL_S):
-                self.add(kn.PODS_COUNT.name, labels, t0 + offset, float(ready_pods))
-            seconds = duration_ms / 1000.0 if math.isfinite(duration_ms) else 0.0
-            self._add_total(f"{kn.INVOCATION_DURATION.name}_count", labels, end, float(requests))
-            self._add_total(f"{kn.INVOCATION_DURATION.name}_sum", labels, end, requests * seconds)
+        pods, count, total = kn.PODS_COUNT.name, f"{kn.INVOCATION_DURATION.name}_count", f"{kn.INVOCATION_DURATION.name}_sum"
+        with self._lock:
+            for function_id, requests, ready_pods, duration_ms in served:
+                namespace, service, revision = revision_of(function_id)
+                labels = {kn.NAMESPACE_LABEL: namespace, kn.SERVICE_LABEL: service,
+                          kn.CONFIGURATION_LABEL: service, kn.REVISION_LABEL: revision}
+                key = tuple(sorted(labels.items()))
+                pod_key = tuple(sorted({**labels, kn.FUNCTION_ID_LABEL: function_id}.items()))  # the PodMonitor's
+                previous = self._revision.get(function_id)
+                if previous is not None and previous != key:  # a rollout: the old revision is scaled down
+                    self._append(pods, previous, t0, 0.0)
+                self._revision[function_id] = key
+                for offset in range(0, 60, kn.SCRAPE_INTERVAL_S):
+                    self._append(pods, key, t0 + offset, float(ready_pods))
+                seconds = duration_ms / 1000.0 if math.isfinite(duration_ms) else 0.0
+                self._append(count, pod_key, end, self._total(count, pod_key) + requests)
+                self._append(total, pod_key, end, self._total(total, pod_key) + requests * seconds)
 
     # -- queries ---------------------------------------------------------------------------------
-    def _value_at(self, samples: deque[tuple[float, float]], at: float) -> float | None:
-        for ts, value in reversed(samples):
-            if ts <= at:
-                return value if ts > at - LOOKBACK_S else None
+    @staticmethod
+    def _newest(samples: deque[tuple[float, float]], at: float) -> tuple[float, float] | None:
+        """The newest sample at or before `at` (queries ask near the end: scanned from there)."""
+        for sample in reversed(samples):
+            if sample[0] <= at:
+                return sample
         return None
 
-    def _matching(self, name: str) -> list[tuple[Labels, deque[tuple[float, float]]]]:
-        return [(labels, samples) for (series, labels), samples in self._series.items() if series == name]
+    def _value_at(self, samples: deque[tuple[float, float]], at: float) -> float | None:
+        sample = self._newest(samples, at)
+        return sample[1] if sample is not None and sample[0] > at - LOOKBACK_S else None
 
-    @staticmethod
-    def _group(by: str, values: Iterable[tuple[Labels, float]]) -> Vector:
-        keys = [label.strip() for label in by.split(",")]
+    def _matching(self, name: str) -> list[tuple[Labels, deque[tuple[float, float]]]]:
+        return list(self._series.get(name, {}).items())
+
+    def _group(self, by: str, values: Iterable[tuple[Labels, float]]) -> Vector:
+        keys = tuple(label.strip() for label in by.split(","))
+        groups = self._groups.setdefault(keys, {})
         out: Vector = {}
         for labels, value in values:
-            have = dict(labels)
-            group = tuple((k, have[k]) for k in keys if k in have)
+            group = groups.get(labels)
+            if group is None:
+                have = dict(labels)
+                group = groups[labels] = tuple((k, have[k]) for k in keys if k in have)
             out[group] = out.get(group, 0.0) + value
         return out
 
@@ -127,11 +141,11 @@ class SimulatedPrometheus:
         since = at - int(match["range"]) * 60.0
         values = []
         for labels, samples in self._matching(match["name"]):
-            inside = [value for ts, value in samples if since < ts <= at]
-            if not inside:
-                continue
-            before = next((value for ts, value in reversed(samples) if ts <= since), 0.0)
-            values.append((labels, inside[-1] - before))
+            last = self._newest(samples, at)
+            if last is None or last[0] <= since:
+                continue  # no sample in the range
+            before = self._newest(samples, since)
+            values.append((labels, last[1] - (before[1] if before is not None else 0.0)))
         return self._group(match["by"], values)
 
     def _min_over_subquery(self, match: re.Match[str], at: float) -> Vector:
@@ -185,8 +199,8 @@ class SimulatedPrometheus:
         kinds = {kn.PODS_COUNT.name: "gauge", kn.INVOCATION_DURATION.name: "histogram"}
         lines: list[str] = []
         with self._lock:
-            latest = sorted((name, labels, samples[-1][1]) for (name, labels), samples in self._series.items()
-                            if samples)
+            latest = sorted((name, labels, samples[-1][1]) for name, series in self._series.items()
+                            for labels, samples in series.items() if samples)
         for family, kind in kinds.items():
             rows = [(name, labels, value) for name, labels, value in latest
                     if name == family or name.removesuffix("_count").removesuffix("_sum") == family]
@@ -195,7 +209,7 @@ class SimulatedPrometheus:
             lines.append(f"# TYPE {family} {kind}")
             for name, labels, value in rows:
                 text = ",".join(f'{k}="{v}"' for k, v in labels)
-                if name.endswith("_count"):
+                if kind == "histogram" and name.endswith("_count"):
                     lines.append(f'{family}_bucket{{{text},le="+Inf"}} {_format(value)}')
                 lines.append(f"{name}{{{text}}} {_format(value)}")
         return ("\n".join(lines) + "\n").encode() if lines else b""

@@ -32,6 +32,11 @@ SERVICE_LABEL = "kn_service_name"
 CONFIGURATION_LABEL = "kn_configuration_name"
 REVISION_LABEL = "kn_revision_name"
 FUNCTION_LABELS: tuple[str, str] = (NAMESPACE_LABEL, CONFIGURATION_LABEL)
+FUNCTION_ID_LABEL = "isf_function"
+"""On queue-proxy series only: the Revision pod's `isf.io/function` label (runtime/contract/kubernetes.py
+FUNCTION_LABEL, the function id warming and placement use), copied by the PodMonitor; the collector
+names functions by it. Not `function`: Beyla's series are told from the queue-proxy's same-named
+`http_server_request_duration_seconds` by carrying `function` (BEYLA_FUNCTION_LABEL below)."""
 
 SCRAPE_INTERVAL_S = 30
 """How often Prometheus scrapes the queue-proxies, activator and autoscaler

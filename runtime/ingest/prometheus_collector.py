@@ -6,10 +6,13 @@ every queue-proxy records each non-probe request in the histogram `kn.serving.in
 `kn_serving_invocation_duration_seconds_{bucket,sum,count}`. The `_count` part is the request count.
 The queue-proxy PodMonitor (components/observability/knative_monitors.py) labels every series with
 `k8s_namespace_name`, `kn_configuration_name`, `kn_revision_name` from the Revision pod. Each minute the
-collector evaluates `sum by (k8s_namespace_name, kn_configuration_name)
+collector evaluates `sum by (k8s_namespace_name, kn_configuration_name, isf_function)
 (increase(kn_serving_invocation_duration_seconds_count[1m]))` at the minute's end; revisions of one
-function are summed, and the function id is `<namespace>.<configuration>` (both are DNS labels, so the dot
-is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
+function are summed. The function id is the series' `isf_function` label, which the PodMonitor copies from the
+pod's `isf.io/function` label (the id warming and placement act on: Knative copies the Service template's
+labels to the Revision, `MakeRevision` in pkg/reconciler/configuration/resources/revision.go, and the
+Revision's to its pods, `makeLabels` in pkg/reconciler/revision/resources/meta.go); a pod without it is
+named `<namespace>.<configuration>` (both are DNS labels, so the dot is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
 Missed minutes (Prometheus or the database down) are back-filled on the next pass, up to `max_backfill_minutes`.
 
 Cold starts, measured (the one definition; docs/operations.md "How cold starts are measured"): a
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -77,7 +80,9 @@ class CollectorConfig(BaseModel):
 
 
 def _group(metric: str) -> str:
-    return kn.per_function(f"increase({metric}[1m])")
+    """A queue-proxy counter's minute increase per function, named by the pod's `isf.io/function` label."""
+    labels = ", ".join((*kn.FUNCTION_LABELS, kn.FUNCTION_ID_LABEL))
+    return f"sum by ({labels}) (increase({metric}[1m]))"
 
 
 def ready_pods_query(config: CollectorConfig) -> str:
@@ -88,10 +93,6 @@ def ready_pods_query(config: CollectorConfig) -> str:
 READY_AT = timedelta(seconds=59)
 """Where in the minute `ready_pods_query` is evaluated: its subquery's steps are the minute's start and every
 `ready_sample_seconds` after it (Prometheus aligns subquery steps to multiples of the resolution)."""
-
-FunctionNames = Mapping[tuple[str, str], str]
-"""(namespace, configuration) -> function id, where it is not `<namespace>.<configuration>`."""
-
 
 def cold_starts(count: int, ready_pods: float | None) -> int | None:
     """The measured cold starts of a function-minute: 1 if invoked with no ready pod at a sample, else 0.
@@ -104,10 +105,15 @@ def cold_starts(count: int, ready_pods: float | None) -> int | None:
     return int(ready_pods < 0.5)
 
 
-def query_vector(
-    client: httpx.Client, base_url: str, query: str, at: datetime, names: FunctionNames | None = None
-) -> dict[str, float]:
-    """Evaluate an instant `query` at `at`; returns function id -> value (NaN / missing labels dropped)."""
+Vector = dict[tuple[str, str], tuple[str, float]]
+"""(namespace, configuration) -> (function id, value)."""
+
+
+def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> Vector:
+    """Evaluate an instant `query` at `at`, per (namespace, configuration) (NaN / missing labels dropped).
+
+    The function id is the series' `isf_function` label (the pod's `isf.io/function`), else
+    `<namespace>.<configuration>` (both DNS labels, so the dot is unambiguous)."""
     try:
         response = client.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": query, "time": at.timestamp()})
         body: dict[str, Any] = response.json()
@@ -121,39 +127,39 @@ def query_vector(
     data = body.get("data", {})
     if data.get("resultType") != "vector":
         raise CollectorError(f"query {query!r}: expected a vector result, got {data.get('resultType')!r}")
-    values: dict[str, float] = {}
+    values: Vector = {}
     for sample in data.get("result", []):
         labels = sample.get("metric", {})
         namespace, configuration = labels.get(kn.NAMESPACE_LABEL), labels.get(kn.CONFIGURATION_LABEL)
         value = float(sample["value"][1])
         if namespace and configuration and math.isfinite(value):
-            key = (namespace, configuration)
-            values[names[key] if names and key in names else f"{namespace}.{configuration}"] = value
+            function_id = labels.get(kn.FUNCTION_ID_LABEL) or f"{namespace}.{configuration}"
+            values[(namespace, configuration)] = (function_id, value)
     return values
 
 
-def collect_minute(
-    client: httpx.Client, config: CollectorConfig, minute: datetime, names: FunctionNames | None = None
-) -> list[InvocationRecord]:
+def collect_minute(client: httpx.Client, config: CollectorConfig, minute: datetime) -> list[InvocationRecord]:
     """The records of `minute` (its start, UTC): count, average latency where requests were served, cold starts."""
     end = minute + timedelta(minutes=1)
-    counts = query_vector(client, config.prometheus_url, _group(config.request_metric), end, names)
+    counts = query_vector(client, config.prometheus_url, _group(config.request_metric), end)
     if not counts:
         return []
     latency_query = (
         f"{_group(config.latency_metric + '_sum')} / {_group(config.latency_metric + '_count')}"
     )
-    latencies = query_vector(client, config.prometheus_url, latency_query, end, names)
-    invoked = {function_id: max(0, round(count)) for function_id, count in counts.items()}
+    latencies = query_vector(client, config.prometheus_url, latency_query, end)
+    invoked = {key: max(0, round(count)) for key, (_, count) in counts.items()}
+    # the autoscaler's series carry no pod labels: matched to the function by namespace and configuration
     ready = (
-        query_vector(client, config.prometheus_url, ready_pods_query(config), minute + READY_AT, names)
+        query_vector(client, config.prometheus_url, ready_pods_query(config), minute + READY_AT)
         if any(invoked.values()) else {}
     )
-    return [
-        InvocationRecord(function_id, minute, count, _milliseconds(latencies.get(function_id)),
-                         cold_starts(count, ready.get(function_id)))
-        for function_id, count in sorted(invoked.items())
+    records = [
+        InvocationRecord(counts[key][0], minute, count, _milliseconds(latencies[key][1] if key in latencies else None),
+                         cold_starts(count, ready[key][1] if key in ready else None))
+        for key, count in invoked.items()
     ]
+    return sorted(records, key=lambda r: r.function_id)
 
 
 def _milliseconds(seconds: float | None) -> float | None:

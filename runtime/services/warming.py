@@ -7,9 +7,11 @@ price > the keep-alive threshold, with P from its calibrated signals. Where the 
 decide (`warming.predictive_gate` off, ingest stale, or a function with no stored minute yet) the
 forecast does, read as a Poisson mean:
 P = 1 - exp(-λ) for each forecast minute, warm when the rule holds within the next interval, with a
-keep-alive (scale-down-delay) through the last forecast minute where it holds. A warm function's
-pool is ceil(peak forecast concurrency x prewarm_buffer) in [min_warm_pool, max_warm_pool]
-(`runtime.warming.pool`), scaled down to fit its tier's allocatable resources.
+keep-alive (scale-down-delay) through the last forecast minute where it holds. A function the
+policy warms gets the instances its trailing-cost pool sizes (`runtime.warming.instance_pool`, the
+code `isf simulate` scores as `predictive-pool`); one the forecast warms gets ceil(peak forecast
+concurrency x prewarm_buffer) (`runtime.warming.pool`); either way in [min_warm_pool, max_warm_pool],
+scaled down to fit its tier's allocatable resources.
 """
 
 from __future__ import annotations
@@ -45,20 +47,17 @@ from runtime.services.kube import (
     list_nodes,
 )
 from runtime.services.warming_budget import BudgetMetrics
-from runtime.services.warming_policy import GateDecision, LivePredictiveGate
+from runtime.services.warming_policy import UNKNOWN_DURATION_MS, GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.schema import AuditOutcome, Function
-from runtime.warming.pool import pool_size
+from runtime.warming.pool import clamp_pool
 
 log = logging.getLogger(__name__)
 
 ACTOR = "warming"
-UNKNOWN_DURATION_MS = 1000.0
-"""Used until a function's duration is reported: half of all functions average under 1 s (ATC'20)."""
 UNKNOWN_MEMORY_MB = 128.0
 """Used until a function's memory is reported: Knative's common 128 MiB request."""
 
@@ -107,7 +106,8 @@ def decide_pools(
 
     Where the predictive policy decided (`gate`), it alone says whether the function is warm: loaded in
     this minute or the next one it decides (it is asked again every pass, at most a minute apart, so no keep-alive is
-    set); elsewhere the forecast does. Either way the forecast sizes the pool.
+    set); elsewhere the forecast does. The policy's trailing-cost pool sizes what it warms, the forecast
+    the rest.
     """
     forecasts = list(inputs.forecasts)
     gate = gate or {}
@@ -135,8 +135,11 @@ def decide_pools(
     warm = np.where(gated, loaded, worth[:, :lookahead].any(axis=1) & ~stale)
     last_worth = np.where(worth.any(axis=1), worth.shape[1] - np.argmax(worth[:, ::-1], axis=1), 0)
     keep_alive_min = np.where(stale | gated, 0, np.minimum(last_worth, warming.keep_alive.max_minutes))
-    pools = pool_size(concurrency, warming, warm=warm)
-    capped = np.ceil(concurrency * warming.prewarm_buffer) > warming.max_warm_pool
+    # Where the policy decided, its trailing-cost pool sizes (what `isf simulate` scores as predictive-pool).
+    trailing = np.array([gate[i].pool if i in gate else 0 for i in ids], dtype=np.int64)
+    sized = np.where(gated, trailing, np.ceil(concurrency * warming.prewarm_buffer).astype(np.int64))
+    pools = clamp_pool(sized, warming, warm=warm)
+    capped = sized > warming.max_warm_pool
 
     decisions = []
     for row, function_id in enumerate(ids):
@@ -148,10 +151,8 @@ def decide_pools(
             )
             if not warm[row]:
                 reason += "idling costs more than a cold start"
-            elif stale[row]:
-                reason += "worth a warm instance; no current forecast to size the pool"
             else:
-                reason += f"worth a warm instance, peak concurrency {concurrency[row]:.3g}"
+                reason += f"worth a warm instance; pool sized by the {decided.pool_rule} rule"
         elif stale[row]:
             reason = "forecast is stale: holding the minimum pool"
         elif not warm[row]:
@@ -242,7 +243,6 @@ class WarmingController:
     def __init__(
         self,
         engine: Engine,
-        hot_state: HotState,
         kube: client.ApiClient | None,
         settings: RuntimeSettings,
         registry: CollectorRegistry,
@@ -250,7 +250,7 @@ class WarmingController:
         clock: Clock = utc_now,
         function_label: str = FUNCTION_LABEL,
     ) -> None:
-        self._engine, self._hot_state, self._kube = engine, hot_state, kube
+        self._engine, self._kube = engine, kube
         self._settings, self._clock, self._label = settings, clock, function_label
         self._actuator = (
             None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
@@ -276,19 +276,13 @@ class WarmingController:
         inputs = read_inputs(self._engine)
         gate = None
         if self._gate is not None:
-            gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB))
+            gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB),
+                                     lambda i: inputs.duration_ms.get(i, UNKNOWN_DURATION_MS))
         decisions = fit_to_tiers(decide_pools(inputs, self._settings, now, gate), services, capacity)
         if self._gate is not None:
             self._budget_metrics.update(self._gate.budget)
 
         changed = self._record_changes(decisions)
-        self._hot_state.put_decisions(
-            {d.function_id: {"function_id": d.function_id, "decided_at": d.decided_at.isoformat(),
-                             "pool_size": d.pool_size, "keep_alive_s": d.keep_alive_s,
-                             "predicted_concurrency": d.predicted_concurrency, "reason": d.reason}
-             for d in decisions},
-            ttl_s=max(10 * self._settings.warming.interval, 600),
-        )
         for decision in decisions:
             self._target.labels(decision.function_id).set(decision.pool_size)
 

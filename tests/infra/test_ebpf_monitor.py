@@ -22,9 +22,13 @@ from components.observability.ebpf import (
     ebpf_pod_monitor,
 )
 from infra.config import StackConfig, StackConfigError
+from policy.kubernetes import NAMESPACE_TYPE
+from policy.pack import violations
 from runtime.contract import knative_series as kn
 from runtime.contract.kubernetes import FUNCTION_LABEL, WORKLOAD_TIER_LABEL
 from runtime.contract.scheduling import GPU_TAINT, Tier, tier_taint
+from runtime.contract.security import SECURITY_EXCEPTION_ANNOTATION
+from tests.infra.conftest import PROJECT_DIR as ROOT
 from tests.infra.conftest import Render
 from tests.support.crd_schemas import crd_errors
 from tests.support.helm_keys import UPSTREAM, chart_defaults, unknown_chart_paths
@@ -110,6 +114,9 @@ def test_every_latency_series_carries_the_function_and_tier_from_the_pod_labels(
                                                                      kn.BEYLA_TIER_ATTRIBUTE]}
     # the labels the runtime's own series use (runtime/contract/metrics.py)
     assert (kn.BEYLA_FUNCTION_LABEL, kn.BEYLA_TIER_LABEL) == ("function", "tier")
+    # no per-pod label: Knative starts and stops pods all the time
+    assert attributes["select"] == {"http_server_request_duration": {
+        "exclude": ["k8s.pod.*", "k8s.replicaset.name", "instance"]}}
 
 
 def test_privileges_are_the_charts_least_privileged_application_mode() -> None:
@@ -129,12 +136,28 @@ def test_the_daemonset_runs_wherever_functions_run() -> None:
     assert "nodeSelector" not in beyla_values(ARGS)
 
 
-def test_the_namespace_states_its_pod_security_exception(validate_manifest: Any) -> None:
+def test_the_namespace_states_its_pod_security_exception_and_the_policy_pack_holds_it_to_that(
+    validate_manifest: Any,
+) -> None:
     namespace = ebpf_namespace(ARGS)
     validate_manifest(namespace)
     labels = namespace["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    # restricted is still warned and audited, as in the DCGM exporter's namespace
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
     assert "istio-injection" not in labels
+    reason = namespace["metadata"]["annotations"][SECURITY_EXCEPTION_ANNOTATION]
+    assert "hostPID" in reason and "docs/security.md" in reason
+    assert violations(NAMESPACE_TYPE, namespace) == []
+    del namespace["metadata"]["annotations"]
+    assert [v.rule for v in violations(NAMESPACE_TYPE, namespace)] == ["k8s-privileged-namespaces-say-why"]
+    # a namespace that does not lift Pod Security needs no reason
+    assert violations(NAMESPACE_TYPE, {"metadata": {"name": "x", "labels": {}}}) == []
+
+
+def test_security_docs_record_the_exception() -> None:
+    security = (ROOT / "docs" / "security.md").read_text()
+    assert "Beyla" in security and SECURITY_EXCEPTION_ANNOTATION in security
 
 
 def test_prometheus_scrapes_every_beyla_pod_on_its_metrics_port() -> None:

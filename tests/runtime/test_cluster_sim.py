@@ -138,6 +138,35 @@ def test_the_barrier_clock_advances_only_when_every_loop_has_finished_its_pass()
                        ("slow", 0), ("slow", 60), ("slow", 120)]
 
 
+def test_a_loop_off_the_barrier_runs_one_pass_after_falling_behind_not_one_per_missed_interval() -> None:
+    clock = BarrierClock(T0, frozenset({"held"}))
+    passes: list[int] = []
+    with ClusterApiServer(SimulatedCluster(), clock) as server:
+        sim = SimulatedClock(server.url + CLOCK_PATH)
+        started = threading.Event()
+
+        def slow() -> None:  # the first pass lasts while the clock runs 5 minutes on
+            passes.append(int((sim() - T0).total_seconds()))
+            started.set()
+            if len(passes) == 1:
+                time.sleep(1.0)
+
+        follower = ClockedLoop("follower", 60, slow, LoopMetrics(CollectorRegistry()), clock=sim)
+        held = ClockedLoop("held", 60, lambda: None, LoopMetrics(CollectorRegistry()), clock=sim)
+        follower.start()
+        held.start()
+        try:
+            assert started.wait(10) and clock.wait_idle(10)
+            assert clock.advance_through(T0 + timedelta(minutes=5, seconds=30), 10)
+            time.sleep(1.5)  # the first pass ends; the follower catches up
+            assert clock.advance_through(T0 + timedelta(minutes=6), 10)
+            time.sleep(0.5)
+        finally:
+            follower.stop(5)
+            held.stop(5)
+    assert passes == [0, 330, 360]  # one pass when it catches up (at 5:30), not five back to back
+
+
 def test_a_controller_without_a_cluster_uses_the_embedded_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,8 +21,13 @@ from runtime.contract import Tier
 from runtime.contract.kubernetes import KNATIVE_GROUP, KNATIVE_VERSION, SCALE_DOWN_DELAY
 from runtime.contract.scheduling import TIER_LABEL
 from runtime.ingest.counters import MeasuredCounters
-from runtime.ingest.prometheus_collector import CollectorConfig, CollectorError, KnativeCollector, collect_minute
-from runtime.sim.policies import make_policy
+from runtime.ingest.prometheus_collector import (
+    CollectorConfig,
+    CollectorError,
+    KnativeCollector,
+    collect_minute,
+)
+from runtime.sim.policies import FixedKeepAlive
 from runtime.sim.replay import replay
 from runtime.store import FunctionInfo, invocations_between, upsert_functions
 from runtime.warming.policy import AppProfile
@@ -73,7 +78,7 @@ class _Served:
         self.prometheus.scrape_minute(minute, ((f.function_id, f.invocations, f.ready_pods, DURATION_MS[f.function_id])
                                                for f in outcome.functions), self.cluster.revision_of)
         with httpx.Client() as client:
-            records = collect_minute(client, self.config, minute, self.cluster.function_names())
+            records = collect_minute(client, self.config, minute)
         assert {r.function_id: r.count for r in records} == {f: counts.get(f, 0) for f in FUNCTIONS}
         for r in records:
             if r.count:
@@ -106,7 +111,7 @@ def test_the_measured_cold_starts_are_isf_simulates_fixed_keep_alive(served: _Se
         measured[:, k] = [cold[f] or 0 for f in FUNCTIONS]
     profile = AppProfile(memory_mb=np.full(len(FUNCTIONS), 256.0),
                          duration_ms=np.array([DURATION_MS[f] for f in FUNCTIONS]))
-    loaded = replay(COUNTS, profile, make_policy(f"fixed-{1 + served.delay_minutes}"))
+    loaded = replay(COUNTS, profile, FixedKeepAlive(1 + served.delay_minutes))
     expected = (COUNTS > 0) & ~loaded
     assert measured.sum() > 0
     assert (measured.astype(bool) == expected).all(), (measured, expected.astype(int))
@@ -120,7 +125,7 @@ def test_a_query_the_simulated_prometheus_does_not_evaluate_is_refused_by_name(s
         assert response.status_code == 400 and response.json()["errorType"] == "bad_data"
         served.prometheus.scrape_minute(T0 + timedelta(minutes=1), [("shop.steady", 1, 1, 10.0)],
                                         served.cluster.revision_of)
-        records = collect_minute(client, config, T0 + timedelta(minutes=1), served.cluster.function_names())
+        records = collect_minute(client, config, T0 + timedelta(minutes=1))
     # a series nobody exports: the ready pods are unknown, so the invoked function's cold start is unmeasured
     assert {r.function_id: r.cold_starts for r in records}["shop.steady"] is None
     with httpx.Client() as client, pytest.raises(CollectorError, match=r"min_over_time\(.*does not evaluate"):
@@ -134,22 +139,17 @@ def test_the_collector_stores_and_exports_measured_cold_starts_by_tier(engine: E
     counters = MeasuredCounters(registry, engine)
     collector = KnativeCollector(engine, served.config.model_copy(update={"settle_seconds": 30}),
                                  observe=counters.observe)
-    collector_names = served.cluster.function_names()
     for k in range(4):
         served.minute(k)
-    # the api's collector names functions <namespace>.<configuration>; the simulated Services are fn-NNNNN
-    ids = {f"{ns}.{cfg}": f for (ns, cfg), f in collector_names.items()}
     collector.last_collected = T0 - timedelta(minutes=1)
     assert collector.run_once(now=T0 + timedelta(minutes=4, seconds=30)) == 4 * len(FUNCTIONS)
-    bursty = next(i for i, f in ids.items() if f == "shop.bursty")
-    stored = invocations_between(engine, bursty, T0, T0 + timedelta(minutes=4), source="prometheus")
+    # named by the pods' isf.io/function label (the Services are fn-NNNNN), as warming and placement name them
+    stored = invocations_between(engine, "shop.bursty", T0, T0 + timedelta(minutes=4), source="prometheus")
     assert [(r.count, r.cold_starts) for r in stored] == [(0, 0), (9, 1), (9, 0), (0, 0)]
-    # tiers come from the store by function id; these ids are the collector's, so unplaced ones are "unknown"
     value = registry.get_sample_value
-    assert value("isf_cold_starts_total", {"function": bursty, "tier": "unknown"}) == 1.0
-    assert value("isf_invocations_total", {"function": bursty, "tier": "unknown"}) == 18.0
-    steady = next(i for i, f in ids.items() if f == "shop.steady")
-    assert value("isf_cold_starts_total", {"function": steady, "tier": "unknown"}) == 1.0  # minute 0 only
+    assert value("isf_cold_starts_total", {"function": "shop.bursty", "tier": "edge"}) == 1.0  # the stored tier
+    assert value("isf_invocations_total", {"function": "shop.bursty", "tier": "edge"}) == 18.0
+    assert value("isf_cold_starts_total", {"function": "shop.steady", "tier": "unknown"}) == 1.0  # minute 0 only
 
 
 def test_the_api_exports_what_it_ingests_per_function_and_tier(engine: Engine, database_url: str) -> None:
@@ -173,4 +173,20 @@ def test_the_api_exports_what_it_ingests_per_function_and_tier(engine: Engine, d
     assert 'isf_invocations_total{function="shop.cart",tier="edge"} 7.0' in text
     assert 'isf_invocations_total{function="shop.new",tier="unknown"} 2.0' in text
     assert 'isf_cold_starts_total{function="shop.new"' not in text
+    price = config_for(database_url).runtime.cost.cold_start_usd
+    assert f'isf_cost_usd_total{{kind="cold_start",tier="edge"}} {price!r}' in text
+    assert 'isf_cost_usd_total{kind="cold_start",tier="unknown"} 0.0' in text
     assert [(m["count"], m["cold_starts"]) for m in stored["invocations"]] == [(7, 1)]
+
+
+def test_the_simulated_clusters_knative_series_scrape_as_valid_exposition(served: _Served) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    served.minute(0)
+    families = {f.name: f for f in text_string_to_metric_families(served.prometheus.exposition().decode())}
+    assert families["kn_revision_pods_count"].type == "gauge"
+    assert families["kn_serving_invocation_duration_seconds"].type == "histogram"
+    counts = {s.labels["isf_function"]: s.value for s in families["kn_serving_invocation_duration_seconds"].samples
+              if s.name.endswith("_count")}
+    assert counts == {f: float(c) for f, c in zip(FUNCTIONS, COUNTS[:, 0].tolist(), strict=True)}
+    assert all("isf_function" not in s.labels for s in families["kn_revision_pods_count"].samples)  # the autoscaler's

@@ -25,10 +25,10 @@ from runtime.store import invocations_between
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-_BY_FUNCTION = "sum by (k8s_namespace_name, kn_configuration_name)"
-COUNT_QUERY = f"{_BY_FUNCTION} (increase(kn_serving_invocation_duration_seconds_count[1m]))"
-LATENCY_QUERY = f"{_BY_FUNCTION} (increase(kn_serving_invocation_duration_seconds_sum[1m])) / {COUNT_QUERY}"
-READY_QUERY = f"min_over_time({_BY_FUNCTION} (kn_revision_pods_count)[1m:30s])"
+_BY_POD = "sum by (k8s_namespace_name, kn_configuration_name, isf_function)"  # queue-proxy: the pod's isf.io/function
+COUNT_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_count[1m]))"
+LATENCY_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_sum[1m])) / {COUNT_QUERY}"
+READY_QUERY = "min_over_time(sum by (k8s_namespace_name, kn_configuration_name) (kn_revision_pods_count)[1m:30s])"
 
 
 class FakePrometheus:
@@ -40,6 +40,7 @@ class FakePrometheus:
         self.requests: dict[str, float] = {}
         self.latencies: dict[str, float] = {}
         self.ready: dict[str, float] = {}
+        self.function_label: dict[str, str] = {}  # <ns>.<cfg> -> the pods' isf.io/function (queue-proxy series)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,10 +72,13 @@ class FakePrometheus:
         if query not in answers:
             return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query!r}"}
         values = answers[query]
-        result = [
-            {"metric": {"k8s_namespace_name": ns, "kn_configuration_name": name}, "value": [0, str(value)]}
-            for (ns, name), value in ((key.split(".", 1), value) for key, value in values.items())
-        ]
+        result = []
+        for key, value in values.items():
+            namespace, name = key.split(".", 1)
+            labels = {"k8s_namespace_name": namespace, "kn_configuration_name": name}
+            if query != READY_QUERY and key in self.function_label:
+                labels["isf_function"] = self.function_label[key]
+            result.append({"metric": labels, "value": [0, str(value)]})
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
 
@@ -111,6 +115,17 @@ def test_an_invoked_minute_with_no_ready_pod_is_one_cold_start(prometheus: FakeP
     with httpx.Client() as client:
         records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
     assert {r.function_id: r.cold_starts for r in records} == {"default.cold": 1, "default.warm": 0}
+
+
+def test_functions_are_named_by_their_pods_function_label(prometheus: FakePrometheus) -> None:
+    prometheus.requests = {"functions.fn-00001": 4, "functions.other": 1}
+    prometheus.latencies = {"functions.fn-00001": 0.5}
+    prometheus.function_label = {"functions.fn-00001": "checkout"}  # isf.io/function, as warming names it
+    prometheus.ready = {"functions.fn-00001": 0, "functions.other": 1}  # the autoscaler's: no pod labels
+    with httpx.Client() as client:
+        records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
+    assert [(r.function_id, r.count, r.duration_ms_avg, r.cold_starts) for r in records] == [
+        ("checkout", 4, 500.0, 1), ("functions.other", 1, None, 0)]
 
 
 def test_an_idle_minute_asks_nothing_about_ready_pods(prometheus: FakePrometheus) -> None:

@@ -24,7 +24,6 @@ from runtime.contract.kubernetes import (
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store import (
     AuditOutcome,
     DurationStats,
@@ -40,6 +39,7 @@ from runtime.store import (
 )
 from runtime.traces import load_trace
 from runtime.warming.policy import AppProfile
+from runtime.warming.pool import make_predictive_pool
 from runtime.warming.predictive import make_predictive_policy
 from tests.runtime.fake_kube import FakeKube
 
@@ -99,7 +99,7 @@ def controller(engine: Engine, kube: FakeKube, *, clock: list[datetime] | None =
                **warming: object) -> WarmingController:
     settings = RuntimeSettings.model_validate({"warming": warming})
     now = clock or [NOW]
-    return WarmingController(engine, HotState(None, CollectorRegistry()), kube.api_client(), settings,
+    return WarmingController(engine, kube.api_client(), settings,
                              CollectorRegistry(), clock=lambda: now[0])
 
 
@@ -234,32 +234,46 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     counts = load_trace("sampled-500fn-1day").counts[:30, :240].astype(np.int64)
     ids = [f"fn-{(7 * i) % 30:02d}" for i in range(30)]
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    profile = AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 45_000.0))
     simulated = make_predictive_policy()
-    simulated.reset(AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 100.0)))
+    simulated.reset(profile)
+    # `isf simulate`'s predictive-pool on the same minutes sizes the pools; the service tracks every function
+    # from before its first minute (its replay starts hours earlier), so the simulated pool starts an hour early.
+    pooled = make_predictive_pool()
+    pooled.reset(profile)
+    for _ in range(60):
+        pooled.warm_next()
+        pooled.observe(np.zeros(30, dtype=np.int64))
     gate = LivePredictiveGate(RuntimeSettings())
     stored = 0
 
-    compared = 0
+    compared = sized = 0
+    rules: set[str] = set()
     for t in range(240):
         loaded, p = simulated.decide_next()
+        pools = pooled.warm_next()
         if t >= 67:  # the service starts at 09:07 and replays what was stored before
             caught_up = t % 10 == 0
             lag = 1 if caught_up else 2 + t % 2
             if t + 1 - lag > stored:
                 invocations(engine, ids, counts[:, stored : t + 1 - lag], start + timedelta(minutes=stored))
                 stored = t + 1 - lag
-            decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0)
+            decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0, lambda _: 45_000.0)
             assert decided is not None
             if caught_up:  # every past minute is stored: the gate must agree with the simulator exactly
                 for row, function_id in enumerate(ids):
                     if function_id in decided:
                         now = decided[function_id]
                         assert (now.loaded_now, now.probability_now) == (bool(loaded[row]), pytest.approx(p[row]))
+                        assert now.pool == pools[row], (t, function_id, now.pool_rule)
                         compared += 1
+                        sized += now.pool > 1
+                        rules.add(now.pool_rule)
                     else:  # not invoked yet, so neither can load it
-                        assert not loaded[row]
+                        assert not loaded[row] and pools[row] == 0
         simulated.observe(counts[:, t])
-    assert compared > 300
+        pooled.observe(counts[:, t])
+    assert compared > 300 and sized > 0 and len(rules) > 2, (sized, rules)  # pools above 1, several rules
     assert gate.observed_until == start + timedelta(minutes=237)  # minutes 237, 238 not stored yet
 
 
@@ -281,11 +295,12 @@ def test_a_timer_is_warmed_before_its_tick_and_released_between_ticks(engine: En
     warming.run_pass()  # at 12:12:20, for 12:12 and 12:13
     between = current_pools(engine)["hello"]
 
-    assert before_tick.pool_size == 2 and before_tick.reason.startswith("predictive policy: P(invocation)")
+    # Sized by the trailing-cost pool: every tick needed ceil(3 x 2 s / 60 s) = 1 instance.
+    assert before_tick.pool_size == 1 and before_tick.reason.startswith("predictive policy: P(invocation)")
     assert (between.pool_size, between.keep_alive_s) == (0, 0)
     assert "idling costs more than a cold start" in between.reason
     annotations = [write.body["metadata"]["annotations"] for write in kube.writes()]
-    assert [(a[MIN_SCALE], a.get(SCALE_DOWN_DELAY)) for a in annotations] == [("2", "0s"), ("0", None)]
+    assert [(a[MIN_SCALE], a.get(SCALE_DOWN_DELAY)) for a in annotations] == [("1", "0s"), ("0", None)]
 
 
 def test_a_warming_interval_over_a_minute_is_refused_while_the_gate_decides_minute_by_minute() -> None:

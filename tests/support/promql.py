@@ -120,6 +120,10 @@ class SeriesStore:
         self._by_job[job] |= seen
         self.append(_labels({NAME: "up", "job": job, "instance": job}), t, 0.0 if text is None else 1.0)
 
+    def select_name(self, name: str) -> set[Labels]:
+        """Every series stored under metric `name`."""
+        return self._by_name.get(name, set())
+
     def select(self, selector: pp.VectorSelector) -> list[Labels]:
         if selector.offset or selector.at is not None:
             raise Unsupported(f"offset / @ in {selector}")
