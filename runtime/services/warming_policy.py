@@ -15,7 +15,10 @@ warm when the copy loads it in the current minute, or in the next one when no la
 before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
 :00, with the same data, keeps it and leaves the minute after to the next pass). `isf simulate`
 scores this one-minute-behind policy as `predictive-deployed`; `isf loop` measures it on the
-simulated cluster.
+simulated cluster. The policy's budget books, for each stored minute, what was warm in it as
+`predictive-deployed` books it (the decision made a minute behind, plus the pod Knative keeps after
+an invoked minute), not the policy's own up-to-date decision, which would under-count its spend and
+drift from `predictive-deployed` once the budget moves the price (12 % over the bundled day).
 
 Pools are sized by the same code `isf simulate` scores as `predictive-pool`
 (`runtime.warming.instance_pool.TrailingCostPool`): fed the same stored minutes, it follows per
@@ -75,6 +78,11 @@ class GateDecision:
     def loaded(self) -> bool:
         """Keep the function warm: loaded in the current minute, or in the next one this pass decides."""
         return self.loaded_now or (self.covers_next and self.loaded_next)
+
+
+def _grown(values: np.ndarray, size: int) -> np.ndarray:
+    """`values` for the first apps, zeros (False) for the ones added since."""
+    return np.concatenate([values, np.zeros(size - values.size, dtype=values.dtype)])
 
 
 class _Decided(WarmingPolicy):
@@ -166,12 +174,18 @@ class LivePredictiveGate:
             for column in range(minutes):
                 minute = np.zeros(len(self._index), dtype=np.int64)
                 minute[rows] = counts[:, column]
+                # The budget books what was warm in this minute, as `predictive-deployed` does: the decision
+                # made a minute behind (this minute's predecessor unseen), plus the pod Knative keeps after an
+                # invoked minute; the policy's own up-to-date decision would book less than it spent.
+                warm = _grown(self._warm_ahead, minute.size) | (_grown(self._last_minute, minute.size) > 0)
+                [(self._warm_ahead, _)] = decide_ahead(self._policy, 1, 1)  # the minute after this one
                 # What it would have decided becomes its calibration data (decide_next asks probability_next),
                 # and gates the pool's `forecast` rule for that minute.
                 self._decided.loaded = self._policy.decide_next()[0]
                 self._pool.warm_next()
-                self._policy.observe(minute)
+                self._policy.observe(minute, loaded=warm)
                 self._pool.observe(minute)
+                self._last_minute = minute
             self._next += minutes * _MINUTE
         return self._policy, self._pool
 
@@ -181,6 +195,8 @@ class LivePredictiveGate:
         self._policy.reset(empty)
         self._pool = make_predictive_pool(self._settings, gate=self._decided)
         self._pool.reset(empty)
+        self._warm_ahead: Mask = np.zeros(0, dtype=np.bool_)  # decided a minute behind for the next minute fed
+        self._last_minute: Counts = np.zeros(0, dtype=np.int64)
         self._index = {}
         self._next = start.replace(minute=0)  # refits every `refit_every_minutes` land where the simulator's do
 

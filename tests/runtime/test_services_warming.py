@@ -38,7 +38,8 @@ from runtime.store import (
     upsert_functions,
 )
 from runtime.traces import load_trace
-from runtime.warming.policy import AppProfile
+from runtime.warming.deployed import IngestLagged, decide_ahead
+from runtime.warming.policy import AppProfile, WarmingPolicy
 from runtime.warming.pool import make_predictive_pool
 from runtime.warming.predictive import make_predictive_policy
 from tests.runtime.fake_kube import FakeKube
@@ -234,12 +235,16 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     counts = load_trace("sampled-500fn-1day").counts[:30, :240].astype(np.int64)
     ids = [f"fn-{(7 * i) % 30:02d}" for i in range(30)]
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    # The reference is `isf simulate`'s predictive-deployed: the policy one minute behind, its budget booking
+    # what was warm (`IngestLagged`); after minute t is revealed its policy has learnt the minutes before t.
     profile = AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 45_000.0))
-    simulated = make_predictive_policy()
-    simulated.reset(profile)
-    # `isf simulate`'s predictive-pool on the same minutes sizes the pools; the service tracks every function
-    # from before its first minute (its replay starts hours earlier), so the simulated pool starts an hour early.
-    pooled = make_predictive_pool()
+    deployed = IngestLagged(make_predictive_policy())
+    deployed.reset(profile)
+    # `isf simulate`'s predictive-pool sizes the pools, its `forecast` rule gated by that policy's decisions; the
+    # service tracks every function from before its first minute (its replay starts hours earlier), so the
+    # simulated pool starts an hour early.
+    decided_by_policy = _Decisions(30)
+    pooled = make_predictive_pool(gate=decided_by_policy)
     pooled.reset(profile)
     for _ in range(60):
         pooled.warm_next()
@@ -250,7 +255,10 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     compared = sized = 0
     rules: set[str] = set()
     for t in range(240):
-        loaded, p = simulated.decide_next()
+        deployed.loaded_next()
+        deployed.observe(counts[:, t])
+        [(loaded, p)] = decide_ahead(deployed.policy, 0, 1)  # knowing every minute before t
+        decided_by_policy.loaded = loaded
         pools = pooled.warm_next()
         if t >= 67:  # the service starts at 09:07 and replays what was stored before
             caught_up = t % 10 == 0
@@ -261,6 +269,9 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
             decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0, lambda _: 45_000.0)
             assert decided is not None
             if caught_up:  # every past minute is stored: the gate must agree with the simulator exactly
+                assert gate.budget is not None and deployed.policy.budget is not None  # and have booked the same
+                assert gate.budget.spend_mb_minutes == pytest.approx(deployed.policy.budget.spend_mb_minutes)
+                assert gate.budget.cold_start_usd == pytest.approx(deployed.policy.budget.cold_start_usd)
                 for row, function_id in enumerate(ids):
                     if function_id in decided:
                         now = decided[function_id]
@@ -271,10 +282,27 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
                         rules.add(now.pool_rule)
                     else:  # not invoked yet, so neither can load it
                         assert not loaded[row] and pools[row] == 0
-        simulated.observe(counts[:, t])
         pooled.observe(counts[:, t])
     assert compared > 300 and sized > 0 and len(rules) > 2, (sized, rules)  # pools above 1, several rules
     assert gate.observed_until == start + timedelta(minutes=237)  # minutes 237, 238 not stored yet
+
+
+class _Decisions(WarmingPolicy):
+    """A gate that loads what it is told (the reference policy's decisions)."""
+
+    name = "told"
+
+    def __init__(self, n_apps: int) -> None:
+        self.loaded = np.zeros(n_apps, dtype=np.bool_)
+
+    def reset(self, profile: AppProfile, future: np.ndarray | None = None) -> None:
+        del profile, future
+
+    def loaded_next(self) -> np.ndarray:
+        return self.loaded
+
+    def observe(self, counts: np.ndarray) -> None:
+        del counts
 
 
 def test_a_timer_is_warmed_before_its_tick_and_released_between_ticks(engine: Engine, kube: FakeKube) -> None:
