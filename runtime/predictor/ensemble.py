@@ -17,8 +17,12 @@ What the forecast means (`base.py`): `forecast` ranks members by `error` (absolu
 WAPE scores), so on bursty functions it follows median-like members and is a point forecast, not a
 mean (0 for a function invoked in under half of its minutes). `expected` is the weighted mean of the
 members that estimate a mean (`candidates.UNBIASED` and the models), weighted as `median` weighs
-them but by trailing squared error, which keeps it an expected count: that is what the predictor stores for warming to read as a Poisson mean
-(`runtime.store.forecasts.Forecast.expected`).
+them but by trailing squared error, which keeps it an expected count: that is what the predictor
+stores for warming to read as a Poisson mean (`runtime.store.forecasts.Forecast.expected`).
+
+`fit` replays the warm-up with the models only over its last `models_warmup_minutes` (they take the
+minutes before in one update): a hybrid forecast per replayed minute is what makes a fit slow for
+many functions. Members are scored per member, and one not scored yet at a lead is not chosen there.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def _edge_padded(history: Counts, width: int) -> Counts:
 
 
 class EnsembleForecaster(Forecaster):
-    """Per-function selection (or weighting) of members by their discounted trailing error."""
+    """Per-function weighted median (or selection, or weighting) of members by their discounted trailing error."""
 
     name = "ensemble"
     forecast_is_mean = False  # ranked by absolute error, the forecast is median-like (module docstring)
