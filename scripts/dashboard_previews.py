@@ -1,9 +1,9 @@
 """PNG previews of every Grafana dashboard the program deploys, drawn from an `isf loop` run.
 
     .venv/bin/python scripts/dashboard_previews.py [--trace sampled-500fn-1day] [--functions 40]
-        [--minutes 180] [--start-minute 0] [--out docs/dashboards]
+        [--minutes 180] [--start-minute 0] [--speed 60] [--out docs/dashboards]
 
-1. `isf loop` (runtime/cluster_sim/loop.py, `--speed 0`) replays the window through the four services and
+1. `isf loop` (runtime/cluster_sim/loop.py, `--speed 60`) replays the window through the four services and
    the simulated cluster; after every simulated minute each service's `/metrics` and the cluster's
    `/isf/v1/metrics` are scraped into an in-memory series store, stamped with the simulated time (the
    scrape also writes `up` and staleness markers, as Prometheus does).
@@ -302,10 +302,10 @@ def run(args: argparse.Namespace) -> tuple[Scraper, dict[str, Any]]:
 
     started = time.monotonic()
     scraper = Scraper(EPOCH + timedelta(minutes=args.start_minute))
-    report = run_loop(LoopConfig(args.trace, minutes=args.minutes, start_minute=args.start_minute, speed=0,
+    report = run_loop(LoopConfig(args.trace, minutes=args.minutes, start_minute=args.start_minute, speed=args.speed,
                                  functions=args.functions), load_trace(args.trace), progress=scraper)
     summary = {"trace": args.trace, "functions": report.functions, "start_minute": args.start_minute,
-               "minutes": args.minutes, "loop_s": round(time.monotonic() - started, 1),
+               "minutes": args.minutes, "speed": args.speed, "loop_s": round(time.monotonic() - started, 1),
                "loop": {"cold_starts": report.loop.cold_starts, "wasted_mb_minutes": report.loop.wasted_mb_minutes},
                "predictive_deployed": {"cold_starts": report.predictive_deployed.cold_starts,
                                        "wasted_mb_minutes": report.predictive_deployed.wasted_mb_minutes}}
@@ -337,6 +337,9 @@ def main() -> None:
     parser.add_argument("--functions", type=int, default=40)
     parser.add_argument("--minutes", type=int, default=180)
     parser.add_argument("--start-minute", type=int, default=0)
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="trace minutes per wall minute (0: as fast as the clock's barrier allows; the predictor,"
+                             " which holds no clock, then falls behind and its panels stay nearly empty)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboards")
     parser.add_argument("--save-samples", type=Path, help="also write the scraped samples here (JSON)")
     parser.add_argument("--from-samples", type=Path, help="draw from samples saved before instead of running the loop")
@@ -380,7 +383,7 @@ def write_readme(out: Path, summary: dict[str, Any], dashboards: list[dict[str, 
         "    .venv/bin/python scripts/dashboard_previews.py",
         "",
         (f"Run: `{summary['trace']}`, {summary['functions']} functions, trace minutes {summary['start_minute']}.."
-         f"{summary['start_minute'] + summary['minutes']}, `--speed 0`; every target scraped once per simulated"
+         f"{summary['start_minute'] + summary['minutes']}, `--speed {summary.get('speed', 0):g}`; every target scraped once per simulated"
          f" minute; loop {summary['loop_s']:.0f} s, whole script {summary['script_s']:.0f} s wall. Measured by the"
          f" loop: {loop['cold_starts']} cold starts, {loop['wasted_mb_minutes']:,.0f} MB-minutes of idle warm memory"
          f" (`isf simulate` predictive-deployed: {deployed['cold_starts']}, {deployed['wasted_mb_minutes']:,.0f})."),
