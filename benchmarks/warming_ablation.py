@@ -1,7 +1,7 @@
 """What each ingredient of the predictive policy contributes, on every bundled trace.
 
     .venv/bin/python benchmarks/warming_ablation.py [--folds 2] [--skip-offline] [--skip-policies]
-                                                    [--traces a,b] [--variants substring,...]
+                                                    [--traces a,b] [--variants substring,...] [--max-apps N]
 
 1. Offline: held-out log-loss of the population model, grouped folds (apps with identical activity
    rows are never on both sides): the logistic model with every feature, without each feature group,
@@ -20,12 +20,13 @@ import argparse
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import numpy as np
 from scipy.special import expit
 
 from runtime.settings import RuntimeSettings
-from runtime.sim.replay import AppOutcome, app_profile, replay, score
+from runtime.sim.replay import AppOutcome, replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming import budget as budget_module
@@ -87,7 +88,7 @@ Make = Callable[[str], WarmingPolicy]
 """A policy for one trace (the trace's name picks a held-out model where one is needed)."""
 
 
-def policies(folds: int, traces: list[str], only: list[str]) -> None:
+def policies(folds: int, traces: list[str], only: list[str], max_apps: int) -> None:
     defaults = PredictiveConfig.from_settings(RuntimeSettings()).model_dump()
 
     def config(**knobs: object) -> PredictiveConfig:
@@ -104,51 +105,75 @@ def policies(folds: int, traces: list[str], only: list[str]) -> None:
 
     calibrated = {"probability_model": ProbabilityModel.CALIBRATED}
     started = time.perf_counter()
-    linear = train(BUNDLED_TRACES, linear=True)
-    fold_models = [train(BUNDLED_TRACES, exclude_fold=(k, folds)) for k in range(folds)]
-    loto = {name: train([other for other in BUNDLED_TRACES if other != name]) for name in traces}
-    print(f"\n(trained {1 + folds + len(loto)} models in {time.perf_counter() - started:.0f} s)", flush=True)
 
-    variants: list[tuple[str, Make | list[PopulationModel]]] = [
+    @cache
+    def linear() -> PopulationModel:
+        return train(BUNDLED_TRACES, linear=True)
+
+    @cache
+    def without_fold(k: int) -> PopulationModel:
+        return train(BUNDLED_TRACES, exclude_fold=(k, folds))
+
+    @cache
+    def without_trace(name: str) -> PopulationModel:
+        return train([other for other in BUNDLED_TRACES if other != name])
+
+    variants: list[tuple[str, Make | None]] = [  # None: the shipped recipe, scored by grouped folds
         ("calibrated (issue 3), fixed price", predictive(**calibrated, budget=None)),
         ("+ budget controller", predictive(**calibrated)),
-        ("logistic population model", lambda _: PredictiveWarming(config(), linear)),
+        ("logistic population model", lambda _: PredictiveWarming(config(), linear())),
         ("MLP ensemble (shipped), fixed price", predictive(budget=None)),
         ("MLP ensemble + budget, rarity 10", predictive(rarity_weight=10.0)),
         ("  same, paced at 97 % (was)", paced(0.97, predictive(rarity_weight=10.0))),
         ("shipped default (rarity 3, 99 %)", predictive()),
         ("  + online recalibration", predictive(fine_tune=True)),
-        ("  held out: grouped folds", fold_models),
-        ("  held out: trace left out", lambda name: PredictiveWarming(config(), loto[name])),
+        ("  held out: grouped folds", None),
+        ("  held out: trace left out", lambda name: PredictiveWarming(config(), without_trace(name))),
         ("predictive-deployed (shipped)", lambda _: IngestLagged(PredictiveWarming(config()))),
-        ("  held out: trace left out", lambda name: IngestLagged(PredictiveWarming(config(), loto[name]))),
+        ("  held out: trace left out", lambda name: IngestLagged(PredictiveWarming(config(), without_trace(name)))),
     ]
     print("\nreplayed: p75 cold % / cold starts / wasted memory vs fixed-10")
     print(f"{'variant':<38}" + "".join(f"{name:>30}" for name in traces), flush=True)
-    data = {name: load_trace(name).by_app() for name in traces}
-    fixed10 = {name: _fixed10_waste(apps.counts, app_profile(apps), apps.memory_mb) for name, apps in data.items()}
+    data = {name: _apps(name, max_apps, folds) for name in traces}
+    fixed10 = {name: _fixed10_waste(counts, profile) for name, (counts, profile, _) in data.items()}
     for label, make in variants:
         if only and not any(word in label for word in only):
             continue
         cells = []
-        for name, apps in data.items():
-            counts, profile = apps.counts, app_profile(apps)
-            if callable(make):
-                outcome = score(counts, replay(counts, profile, make(name)), apps.memory_mb)
+        for name, (counts, profile, fold) in data.items():
+            if make is not None:
+                outcome = score(counts, replay(counts, profile, make(name)), profile.memory_mb)
             else:  # each app scored by the replay whose model never saw its activity row
-                fold = group_folds(activity_groups(counts), folds, 0)
                 loaded = np.zeros(counts.shape, dtype=np.bool_)
-                for k, model in enumerate(make):
-                    schedule = replay(counts, profile, PredictiveWarming(config(), model))
+                for k in range(folds):
+                    schedule = replay(counts, profile, PredictiveWarming(config(), without_fold(k)))
                     loaded[fold == k] = schedule[fold == k]
-                outcome = score(counts, loaded, apps.memory_mb)
+                outcome = score(counts, loaded, profile.memory_mb)
             cells.append(figures(outcome, fixed10[name]))
         print(f"{label:<38}" + "".join(f"{cell:>30}" for cell in cells), flush=True)
     print(f"({time.perf_counter() - started:.0f} s in all)")
 
 
-def _fixed10_waste(counts: np.ndarray, profile: AppProfile, memory_mb: np.ndarray) -> float:
-    return float(score(counts, replay(counts, profile, FixedKeepAlive(10)), memory_mb).wasted_memory_mb_minutes.sum())
+def _apps(name: str, max_apps: int, folds: int) -> tuple[np.ndarray, AppProfile, np.ndarray]:
+    """A trace's counts, profile and grouped fold per app; above `max_apps` apps, whole activity groups
+    drawn at random (seed 0) until there are at least `max_apps` (the folds stay those of the full trace)."""
+    apps = load_trace(name).by_app()
+    groups = activity_groups(apps.counts)
+    fold = group_folds(groups, folds, 0)
+    rows = np.arange(apps.counts.shape[0])
+    if rows.size > max_apps:
+        order = np.random.default_rng(0).permutation(int(groups.max()) + 1)
+        sizes = np.bincount(groups)[order]
+        chosen = order[: int(np.searchsorted(np.cumsum(sizes), max_apps)) + 1]
+        rows = np.flatnonzero(np.isin(groups, chosen))
+        print(f"({name}: {rows.size} of {apps.counts.shape[0]} apps, whole activity groups drawn at random)")
+    profile = AppProfile(memory_mb=apps.memory_mb[rows].copy(), duration_ms=apps.duration_ms[rows].copy())
+    return apps.counts[rows], profile, fold[rows]
+
+
+def _fixed10_waste(counts: np.ndarray, profile: AppProfile) -> float:
+    outcome = score(counts, replay(counts, profile, FixedKeepAlive(10)), profile.memory_mb)
+    return float(outcome.wasted_memory_mb_minutes.sum())
 
 
 class _Paced(WarmingPolicy):
@@ -186,11 +211,13 @@ def main() -> None:
     parser.add_argument("--skip-policies", action="store_true")
     parser.add_argument("--traces", default=",".join(BUNDLED_TRACES), help="comma-separated bundled traces")
     parser.add_argument("--variants", default="", help="only variants whose label contains one of these words")
+    parser.add_argument("--max-apps", type=int, default=100_000, help="subsample larger traces (whole activity groups)")
     args = parser.parse_args()
     if not args.skip_offline:
         offline(args.folds)
     if not args.skip_policies:
-        policies(args.folds, args.traces.split(","), [word for word in args.variants.split(",") if word])
+        words = [word for word in args.variants.split(",") if word]
+        policies(args.folds, args.traces.split(","), words, args.max_apps)
 
 
 if __name__ == "__main__":
