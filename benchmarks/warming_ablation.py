@@ -30,7 +30,7 @@ from runtime.sim.replay import AppOutcome, replay, score
 from runtime.traces import load_trace
 from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming import budget as budget_module
-from runtime.warming.baselines import FixedKeepAlive
+from runtime.warming.baselines import FixedKeepAlive, HybridHistogram
 from runtime.warming.deployed import IngestLagged
 from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
 from runtime.warming.population import FEATURE_GROUPS, POPULATION_FEATURES, PopulationModel
@@ -81,7 +81,7 @@ def figures(outcome: AppOutcome, fixed10: float) -> str:
     active = outcome.invocations > 0
     p75 = np.percentile(100 * outcome.cold_starts[active] / outcome.invocations[active], 75)
     waste = 100 * outcome.wasted_memory_mb_minutes.sum() / fixed10
-    return f"{p75:5.1f} / {outcome.cold_starts.sum():6,d} / {waste:4.0f} %"
+    return f"{p75:5.1f} / {outcome.cold_starts.sum():6,d} / {waste:5.1f} %"
 
 
 Make = Callable[[str], WarmingPolicy]
@@ -119,6 +119,7 @@ def policies(folds: int, traces: list[str], only: list[str], max_apps: int) -> N
         return train([other for other in BUNDLED_TRACES if other != name])
 
     variants: list[tuple[str, Make | None]] = [  # None: the shipped recipe, scored by grouped folds
+        ("hybrid-histogram (the target)", lambda _: HybridHistogram()),
         ("calibrated (issue 3), fixed price", predictive(**calibrated, budget=None)),
         ("+ budget controller", predictive(**calibrated)),
         ("logistic population model", lambda _: PredictiveWarming(config(), linear())),
