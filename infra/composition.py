@@ -148,6 +148,8 @@ def _plan(config: StackConfig) -> PlatformPlan:
             "thresholds": monitoring_config.thresholds,
             "smtp": monitoring_config.smtp,
             "tracing": monitoring_config.tracing,
+            # Beyla instruments the pods of the stack's function namespace.
+            "ebpf": monitoring_config.ebpf.model_copy(update={"function_namespaces": [config.functions_namespace]}),
             "values": monitoring_config.values,
         },
     )

@@ -30,6 +30,7 @@ from components.cluster.versions import DEFAULT_KUBERNETES_VERSION, KubernetesVe
 from components.data.spec import PostgresSpec, RedisSpec, StoreMode
 from components.observability.alertmanager import SmtpSettings, check_channels
 from components.observability.alerts import AlertThresholds
+from components.observability.ebpf import EbpfMonitorArgs
 from components.observability.tracing import TracingArgs
 from components.platform.control_plane import Retraining
 from components.serving.stack import ServingArgs
@@ -91,7 +92,7 @@ class GpuConfig(_Strict):
 
 
 class MonitoringConfig(_Strict):
-    """kube-prometheus-stack, alert thresholds and delivery, tracing; alert channels live in `runtime.alerts`."""
+    """kube-prometheus-stack, alert thresholds and delivery, tracing, the eBPF monitor; alert channels live in `runtime.alerts`."""
 
     retention: Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")] = "7d"
     storage_size: Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi|Ti)$")] = "50Gi"
@@ -102,6 +103,7 @@ class MonitoringConfig(_Strict):
     thresholds: AlertThresholds = AlertThresholds()
     smtp: SmtpSettings | None = Field(default=None, description="needed when an email alert channel is configured")
     tracing: TracingArgs = TracingArgs()
+    ebpf: EbpfMonitorArgs = EbpfMonitorArgs()
     values: dict[str, Any] = Field(default_factory=dict, description="merged over the curated chart values")
 
 

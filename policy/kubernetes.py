@@ -1,10 +1,16 @@
-"""Kubernetes guarantees: hardened containers with requests and limits, no LoadBalancer outside the ingress."""
+"""Kubernetes guarantees: hardened containers with requests and limits, no LoadBalancer outside the ingress, and a
+stated reason on every namespace that lifts Pod Security."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from policy.rule import Props, Rule, items, lookup
+from runtime.contract.security import (
+    POD_SECURITY_ENFORCE_LABEL,
+    POD_SECURITY_PRIVILEGED,
+    SECURITY_EXCEPTION_ANNOTATION,
+)
 
 # Where each workload kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -18,6 +24,7 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "kubernetes:serving.knative.dev/v1:Service": ("spec", "template", "spec"),
 }
 SERVICE_TYPE = "kubernetes:core/v1:Service"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 # The Istio ingress gateway's namespace: the one place the platform takes traffic from outside.
 INGRESS_NAMESPACES = frozenset({"istio-system"})
 _SECCOMP_PROFILES = ("RuntimeDefault", "Localhost")
@@ -80,6 +87,18 @@ def load_balancers_only_at_the_ingress(resource_type: str, props: Props) -> list
     return [f"LoadBalancer Service in namespace {namespace!r}; expose it through the Istio ingress gateway instead"]
 
 
+def privileged_namespaces_say_why(resource_type: str, props: Props) -> list[str]:
+    """A namespace that enforces Pod Security `privileged` carries the reason (runtime/contract/security.py)."""
+    if lookup(props, "metadata", "labels", POD_SECURITY_ENFORCE_LABEL) != POD_SECURITY_PRIVILEGED:
+        return []
+    reason = lookup(props, "metadata", "annotations", SECURITY_EXCEPTION_ANNOTATION)
+    if isinstance(reason, str) and reason.strip():
+        return []
+    name = lookup(props, "metadata", "name")
+    reason_missing = f"without saying why (annotation {SECURITY_EXCEPTION_ANNOTATION})"
+    return [f"namespace {name!r} enforces Pod Security {POD_SECURITY_PRIVILEGED!r} {reason_missing}"]
+
+
 RULES = (
     Rule(
         "k8s-containers-hardened",
@@ -100,5 +119,12 @@ RULES = (
         frozenset({SERVICE_TYPE}),
         load_balancers_only_at_the_ingress,
         covers_chart_objects=True,
+    ),
+    Rule(
+        "k8s-privileged-namespaces-say-why",
+        "A namespace that enforces Pod Security 'privileged' states the reason in its isf.io/security-exception "
+        "annotation.",
+        frozenset({NAMESPACE_TYPE}),
+        privileged_namespaces_say_why,
     ),
 )

@@ -75,10 +75,11 @@ def alert_rules(thresholds: AlertThresholds, platform_namespace: str) -> list[di
         ),
         _alert(
             "IsfPoorPredictionAccuracy",
-            f'{FORECAST_MAPE.name}{{model="hybrid"}} > {t.mape:g}',
+            # every model the predictor serves (it exports the one `prediction.forecaster` names, ensemble by default)
+            f"{FORECAST_MAPE.name} > {t.mape:g}",
             "30m", "warning",
             f"Forecast MAPE above {t.mape:.0%}",
-            "Hybrid forecaster MAPE is {{ $value | humanizePercentage }}: retrain or collect more history.",
+            "MAPE of model {{ $labels.model }} is {{ $value | humanizePercentage }}: retrain or collect more history.",
         ),
         _alert(
             "IsfHighP99Latency",

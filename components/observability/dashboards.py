@@ -1,4 +1,4 @@
-"""The guide's six Grafana dashboards, as ConfigMaps the Grafana sidecar loads (label grafana_dashboard=1)."""
+"""The guide's six Grafana dashboards and the eBPF monitor's, as ConfigMaps the Grafana sidecar loads (label grafana_dashboard=1)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.contract.knative_series import INVOCATION_DURATION, PODS_COUNT, PODS_DESIRED, per_function
+from runtime.contract.knative_series import (
+    BEYLA_FUNCTION_LABEL,
+    BEYLA_HTTP_SERVER_DURATION,
+    BEYLA_STATUS_LABEL,
+    BEYLA_TIER_LABEL,
+    INVOCATION_DURATION,
+    PODS_COUNT,
+    PODS_DESIRED,
+    per_function,
+)
 from runtime.contract.metrics import (
     COLD_STARTS,
     COST,
@@ -49,6 +58,41 @@ class Dashboard:
 def _rate(metric: str, by: str = "") -> str:
     grouping = f" by ({by})" if by else ""
     return f"sum{grouping}(rate({metric}[5m]))"
+
+
+# The eBPF monitor's dashboard (components/observability/ebpf.py), deployed only with it. Beyla's histogram shares its
+# name with the queue-proxy's; only Beyla's series carry the function label, which selects them.
+_BEYLA_FUNCTION = f'{BEYLA_FUNCTION_LABEL}!=""'
+_BY_FUNCTION = f"{BEYLA_FUNCTION_LABEL}, {BEYLA_TIER_LABEL}"
+_PER_FUNCTION_LEGEND = f"{{{{{BEYLA_FUNCTION_LABEL}}}}} ({{{{{BEYLA_TIER_LABEL}}}}})"
+_SERVER_ERRORS = f'{BEYLA_STATUS_LABEL}=~"5.."'
+
+
+def _beyla_rate(part: str, by: str, matchers: str = "") -> str:
+    selector = ", ".join(m for m in (_BEYLA_FUNCTION, matchers) if m)
+    return f"sum by ({by}) (rate({BEYLA_HTTP_SERVER_DURATION.name}_{part}{{{selector}}}[5m]))"
+
+
+def _beyla_quantile(quantile: float, by: str = "") -> str:
+    return f"histogram_quantile({quantile}, {_beyla_rate('bucket', f'le, {by}' if by else 'le')})"
+
+
+EBPF_DASHBOARD = Dashboard("isf-ebpf-latency", "Function Latency (eBPF)", (
+    *(Panel(f"p{round(q * 100)} latency per function", ((_beyla_quantile(q, _BY_FUNCTION), _PER_FUNCTION_LEGEND),), "s")
+      for q in (0.5, 0.95, 0.99)),
+    Panel("Requests per function", ((_beyla_rate("count", _BY_FUNCTION), _PER_FUNCTION_LEGEND),), "reqps"),
+    Panel("p50 / p95 / p99 latency by tier", tuple(
+        (_beyla_quantile(q, BEYLA_TIER_LABEL), f"p{round(q * 100)} {{{{{BEYLA_TIER_LABEL}}}}}") for q in (0.5, 0.95, 0.99)
+    ), "s"),
+    Panel("5xx ratio per function", ((
+        f'{_beyla_rate("count", _BY_FUNCTION, _SERVER_ERRORS)} / clamp_min({_beyla_rate("count", _BY_FUNCTION)}, 1e-9)',
+        _PER_FUNCTION_LEGEND),), "percentunit"),
+    # The function's own time (eBPF) next to the queue-proxy's, which adds Knative's queueing and proxying.
+    Panel("p95: function (eBPF) vs queue-proxy (Knative)", (
+        (_beyla_quantile(0.95), "function (eBPF)"),
+        (f"histogram_quantile(0.95, sum by (le) (rate({INVOCATION_DURATION.name}_bucket[5m])))", "queue-proxy"),
+    ), "s"),
+))
 
 
 DASHBOARDS: tuple[Dashboard, ...] = (
@@ -114,6 +158,7 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         Panel("Pod restarts (1 h)", (('sum by (namespace) (increase(kube_pod_container_status_restarts_total[1h]))',
                                       "{{namespace}}"),)),
     )),
+    EBPF_DASHBOARD,
 )
 
 
@@ -145,8 +190,8 @@ def dashboard_json(dashboard: Dashboard) -> dict[str, Any]:
     }
 
 
-def dashboard_config_maps(namespace: str) -> list[dict[str, Any]]:
-    """One ConfigMap per dashboard, labelled for the Grafana dashboard sidecar."""
+def dashboard_config_maps(namespace: str, *, ebpf: bool = False) -> list[dict[str, Any]]:
+    """One ConfigMap per dashboard (with `ebpf`, the eBPF monitor's too), labelled for the Grafana dashboard sidecar."""
     return [
         {
             "apiVersion": "v1",
@@ -159,4 +204,5 @@ def dashboard_config_maps(namespace: str) -> list[dict[str, Any]]:
             "data": {f"{dashboard.uid}.json": json.dumps(dashboard_json(dashboard), indent=2, sort_keys=True)},
         }
         for dashboard in DASHBOARDS
+        if ebpf or dashboard is not EBPF_DASHBOARD
     ]

@@ -15,23 +15,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from components.workloads.namespace import KNATIVE_SERVING_NAMESPACE
 from runtime.contract import knative_series as kn
+from runtime.contract.kubernetes import FUNCTION_LABEL
 
 QUEUE_PROXY_MONITOR = "knative-queue-proxy"
 CONTROL_PLANE_MONITOR = "knative-control-plane"
 USER_METRICS_PORT = "http-usermetric"
 CONTROL_PLANE_METRICS_PORT = "http-metrics"
 REVISION_POD_LABEL = "serving.knative.dev/revision"
-SCRAPE_INTERVAL = "30s"
+SCRAPE_INTERVAL = f"{kn.SCRAPE_INTERVAL_S}s"  # the collector samples ready pods at this resolution
 
-# Pod label (as Prometheus service discovery names it) -> series label.
+# Pod label (as Prometheus service discovery names it: invalid characters become `_`) -> series label.
+# `isf.io/function` is the function id (the template label components/workloads/function.py sets; Knative
+# copies it to the Revision and its pods), which the collector names functions by.
 _POD_LABELS = {
     "serving_knative_dev_service": kn.SERVICE_LABEL,
     "serving_knative_dev_configuration": kn.CONFIGURATION_LABEL,
     "serving_knative_dev_revision": kn.REVISION_LABEL,
+    re.sub(r"[^a-zA-Z0-9_]", "_", FUNCTION_LABEL): kn.FUNCTION_ID_LABEL,
 }
 
 

@@ -10,6 +10,7 @@ from components.helm import ChartRef, Values, merged_values
 from components.observability.alertmanager import SECRET_NAME, SmtpSettings, alertmanager_config
 from components.observability.alerts import AlertThresholds
 from components.observability.dashboards import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
+from components.observability.ebpf import EbpfMonitorArgs
 from components.observability.tracing import TracingArgs, jaeger_query_url
 from runtime.contract.kubernetes import PLATFORM_NAMESPACE
 from runtime.settings import AlertSettings
@@ -38,6 +39,7 @@ class MonitoringArgs(BaseModel):
     thresholds: AlertThresholds = AlertThresholds()
     smtp: SmtpSettings | None = None
     tracing: TracingArgs = TracingArgs()
+    ebpf: EbpfMonitorArgs = EbpfMonitorArgs()
     values: dict[str, Any] = {}
 
 

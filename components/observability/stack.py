@@ -1,4 +1,4 @@
-"""The monitoring layer: kube-prometheus-stack, our dashboards and alerts, and Jaeger v2 tracing."""
+"""The monitoring layer: kube-prometheus-stack, our dashboards and alerts, Jaeger v2 tracing, the eBPF monitor."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ from components.helm import helm_chart, namespace_manifest
 from components.observability.alertmanager import SECRET_NAME, check_channels, secret_data
 from components.observability.alerts import prometheus_rule
 from components.observability.dashboards import dashboard_config_maps
+from components.observability.ebpf import (
+    BEYLA_CHART,
+    BEYLA_RELEASE,
+    beyla_values,
+    ebpf_namespace,
+    ebpf_pod_monitor,
+)
 from components.observability.knative_monitors import knative_monitors
 from components.observability.prometheus_stack import (
     GRAFANA_PASSWORD_KEY,
@@ -64,7 +71,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[grafana_secret, channel_secret]),
         )
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[self.chart])
-        register_manifests(f"{name}-dashboard", dashboard_config_maps(ns), in_namespace)
+        register_manifests(f"{name}-dashboard", dashboard_config_maps(ns, ebpf=args.ebpf.enabled), in_namespace)
         self.rules = register_manifest(
             f"{name}-rules", prometheus_rule(args.thresholds, ns, args.platform_namespace), after_chart
         )
@@ -76,6 +83,15 @@ class Monitoring(pulumi.ComponentResource):
                 values=jaeger_values(args.tracing), opts=in_namespace,
             )
             register_manifest(f"{name}-jaeger-monitor", jaeger_service_monitor(ns), after_chart)
+        if args.ebpf.enabled:
+            # Grafana Beyla: its own Pod Security `privileged` namespace (hostPID, eBPF capabilities; docs/security.md).
+            ebpf_ns = register_manifest(f"{name}-ebpf-namespace", ebpf_namespace(args.ebpf),
+                                        pulumi.ResourceOptions(parent=self))
+            self.ebpf = helm_chart(
+                f"{name}-ebpf", BEYLA_CHART, release=BEYLA_RELEASE, namespace=args.ebpf.namespace,
+                values=beyla_values(args.ebpf), opts=pulumi.ResourceOptions(parent=self, depends_on=[ebpf_ns]),
+            )
+            register_manifest(f"{name}-ebpf-monitor", ebpf_pod_monitor(ns, args.ebpf), after_chart)
         self.register_outputs({
             "namespace": ns,
             "chart_version": PROMETHEUS_STACK_CHART.version,

@@ -4,8 +4,9 @@
 |-----------|--------------------------------------------------------------------------|-------------------------------|
 | warming   | `function_services`: list Knative services per function namespace       | services: list                |
 |           | (`runtime/services/kube.py`)                                             |                               |
-|           | `KnativeActuator.apply_warm`: get the Route, get and patch its serving   | routes: get; revisions: get,  |
-|           | Revisions (`runtime/actuation/patches.py`)                               | patch                         |
+|           | `KnativeActuator.serving_revisions`: list the Revisions Routes reference | revisions: list, patch        |
+|           | (one list a pass); `apply_warm`: patch those that differ                 |                               |
+|           | (`runtime/actuation/patches.py`)                                         |                               |
 |           | `list_nodes` for tier capacities (`runtime/services/warming.py`)         | nodes: list (cluster)         |
 | placement | `function_services`; `apply_placement`: get and patch the Service        | services: get, list, patch    |
 |           | `list_nodes` (`runtime/services/placement.py`)                           | nodes: list (cluster)         |
@@ -71,8 +72,7 @@ READ_NODES = Rule("", ("nodes",), ("list",))
 
 ACCESS: dict[ServiceRole, ServiceAccess] = {
     ServiceRole.WARMING: ServiceAccess(
-        functions=(Rule(KNATIVE_GROUP, ("services",), ("list",)), Rule(KNATIVE_GROUP, ("routes",), ("get",)),
-                   Rule(KNATIVE_GROUP, ("revisions",), ("get", "patch"))),
+        functions=(Rule(KNATIVE_GROUP, ("services",), ("list",)), Rule(KNATIVE_GROUP, ("revisions",), ("list", "patch"))),
         cluster=(READ_NODES,),
         platform=_leases(ServiceRole.WARMING),
     ),

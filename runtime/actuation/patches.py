@@ -1,18 +1,33 @@
 """Patches that apply warm-pool and placement decisions to Knative objects.
 
-Warm pools go on the serving *Revisions* (the ones the Route sends traffic to): Knative 1.21+ reads
+Warm pools go on the serving *Revisions* (the ones a Route references): Knative 1.21+ reads
 `autoscaling.knative.dev/min-scale`, `max-scale` and `scale-down-delay` from a Revision's annotations
-without creating a new revision. Placement changes the Service's template (nodeSelector and
-tolerations), which does roll a new revision — hence the migration limit upstream.
+without creating a new revision. One list per pass finds them all with their annotations: Knative
+labels a Revision `serving.knative.dev/routingState=active` while a Route references it and names
+its Service in `serving.knative.dev/service` (`runtime/contract/kubernetes.py` cites where), and a
+Revision carries its template's labels, so the function label selects the platform's own. Only
+Revisions whose annotations differ from the target are patched, so an unchanged pool costs no
+request and drift is repaired on the next pass. Placement changes the Service's template
+(nodeSelector and tolerations), which does roll a new revision — hence the migration limit upstream.
 Patches are JSON merge patches (the kubernetes client's default for custom objects).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runtime.contract.kubernetes import KNATIVE_GROUP, KNATIVE_VERSION, MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
+from runtime.contract.kubernetes import (
+    KNATIVE_GROUP,
+    KNATIVE_VERSION,
+    MAX_SCALE,
+    MIN_SCALE,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    SCALE_DOWN_DELAY,
+    SERVICE_LABEL,
+)
 
 # Knative caps scale-down-delay at one hour.
 MAX_SCALE_DOWN_DELAY_S = 3600
@@ -68,14 +83,8 @@ class Actuation:
     dry_run: bool
 
 
-def serving_revisions(route: dict[str, Any]) -> list[str]:
-    """Revisions a Route currently sends traffic to (from its status, which resolves `latestRevision`)."""
-    names = [
-        str(t["revisionName"])
-        for t in route.get("status", {}).get("traffic", [])
-        if t.get("revisionName") and t.get("percent", 0) > 0
-    ]
-    return sorted(set(names))
+ServingRevisions = dict[tuple[str, str], list[dict[str, Any]]]
+"""The Revisions Routes reference, as the API returns them, by (namespace, Knative Service name)."""
 
 
 def warm_patch(current: dict[str, Any], target: WarmTarget) -> dict[str, Any] | None:
@@ -103,6 +112,12 @@ class CustomObjects(Protocol):
         self, group: str, version: str, namespace: str, plural: str, name: str
     ) -> Any: ...
 
+    def list_namespaced_custom_object(
+        self, group: str, version: str, namespace: str, plural: str, *, label_selector: str = ...
+    ) -> Any: ...
+
+    def list_cluster_custom_object(self, group: str, version: str, plural: str, *, label_selector: str = ...) -> Any: ...
+
     def patch_namespaced_custom_object(
         self, group: str, version: str, namespace: str, plural: str, name: str, body: Any, *,
         field_manager: str | None = None,
@@ -127,14 +142,31 @@ class KnativeActuator:
             )
         return Actuation(kind=kind, namespace=namespace, name=name, patch=patch, dry_run=self._dry_run)
 
-    def apply_warm(self, target: WarmTarget) -> list[Actuation]:
-        """Set the warm pool on every Revision the Service's Route serves."""
-        route = self._get(target.namespace, "routes", target.service)
+    def serving_revisions(self, function_label: str, namespaces: Sequence[str] = ()) -> ServingRevisions:
+        """Every function's Revisions a Route references: one list per namespace (none given: one cluster-wide)."""
+        selector = f"{function_label},{ROUTING_STATE_LABEL}={ROUTING_STATE_ACTIVE}"
+        if namespaces:
+            items = [item for namespace in namespaces for item in self._api.list_namespaced_custom_object(
+                KNATIVE_GROUP, KNATIVE_VERSION, namespace, "revisions", label_selector=selector).get("items", [])]
+        else:
+            items = self._api.list_cluster_custom_object(
+                KNATIVE_GROUP, KNATIVE_VERSION, "revisions", label_selector=selector).get("items", [])
+        serving: ServingRevisions = {}
+        for item in items:
+            metadata = item.get("metadata", {})
+            service = (metadata.get("labels") or {}).get(SERVICE_LABEL)
+            if service:
+                serving.setdefault((metadata["namespace"], service), []).append(item)
+        return serving
+
+    def apply_warm(self, target: WarmTarget, revisions: Sequence[dict[str, Any]]) -> list[Actuation]:
+        """Bring the Service's serving `revisions` (from `serving_revisions`) to the warm pool; patches only changes."""
         done: list[Actuation] = []
-        for revision in serving_revisions(route):
-            patch = warm_patch(self._get(target.namespace, "revisions", revision), target)
+        for revision in sorted(revisions, key=lambda r: r["metadata"]["name"]):
+            patch = warm_patch(revision, target)
             if patch is not None:
-                done.append(self._patch("Revision", target.namespace, "revisions", revision, patch))
+                name = revision["metadata"]["name"]
+                done.append(self._patch("Revision", target.namespace, "revisions", name, patch))
         return done
 
     def apply_placement(self, target: PlacementTarget) -> list[Actuation]:

@@ -28,6 +28,7 @@ class SimulatedClock:
         self.url = url.rstrip("/")
         self._client = httpx.Client(timeout=POLL_S + 10.0)
         self._lock = threading.Lock()
+        self._waiters = threading.local()  # one client per waiting thread, kept: a client costs an SSL context
 
     def __call__(self) -> datetime:
         with self._lock:
@@ -37,22 +38,21 @@ class SimulatedClock:
 
     def wait_until(self, loop: str, until: datetime, stop: threading.Event) -> datetime | None:
         """Block until the simulated time reaches `until`; None once `stop` is set."""
-        client = httpx.Client(timeout=POLL_S + 10.0)  # one per waiting thread: waits block for seconds
-        try:
-            while not stop.is_set():
-                try:
-                    response = client.post(f"{self.url}/wait",
-                                           json={"loop": loop, "until": until.isoformat(), "timeout_s": POLL_S})
-                    response.raise_for_status()
-                    body = response.json()
-                except httpx.HTTPError:
-                    stop.wait(0.5)  # the loop's parent is stopping or restarting: retry until told to stop
-                    continue
-                if body["due"]:
-                    return datetime.fromisoformat(body["now"])
-            return None
-        finally:
-            client.close()
+        client: httpx.Client | None = getattr(self._waiters, "client", None)
+        if client is None:  # waits block for seconds, so each waiting thread has its own connection
+            client = self._waiters.client = httpx.Client(timeout=POLL_S + 10.0)
+        while not stop.is_set():
+            try:
+                response = client.post(f"{self.url}/wait",
+                                       json={"loop": loop, "until": until.isoformat(), "timeout_s": POLL_S})
+                response.raise_for_status()
+                body = response.json()
+            except httpx.HTTPError:
+                stop.wait(0.5)  # the loop's parent is stopping or restarting: retry until told to stop
+                continue
+            if body["due"]:
+                return datetime.fromisoformat(body["now"])
+        return None
 
 
 def simulated_clock(url: str | None) -> SimulatedClock | None:
@@ -73,7 +73,8 @@ class ClockedLoop(PeriodicLoop):
 
     Stepped, it first waits (wall time) until `may_act()` holds, so no simulated minute goes by with
     the pass skipped for want of the Lease; then it runs a pass at each due time and, between passes,
-    waits on the clock: a loop the clock's barrier names holds the clock while its pass runs.
+    waits on the clock: a loop the clock's barrier names holds the clock while its pass runs. One that
+    does not (the predictor's) skips the due times the clock passed during a long pass.
     """
 
     def __init__(self, *args: Any, clock: SimulatedClock | None = None, **kwargs: Any) -> None:
@@ -91,8 +92,13 @@ class ClockedLoop(PeriodicLoop):
         due = clock() + timedelta(seconds=self._first_after_s)
         if self._first_after_s and clock.wait_until(self.name, due, self._stop) is None:
             return
+        interval = timedelta(seconds=self.interval_s)
         while not self._stop.is_set():
             self.run_once()
-            due += timedelta(seconds=self.interval_s)
-            if clock.wait_until(self.name, due, self._stop) is None:
+            due += interval
+            now = clock.wait_until(self.name, due, self._stop)
+            if now is None:
                 return
+            # A loop that does not hold the clock may find it several intervals on after a long pass: it
+            # runs one pass now, not one per interval missed (as PeriodicLoop does on the wall clock).
+            due += interval * ((now - due) // interval)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,6 +40,15 @@ class InvocationIn(BaseModel):
     minute: UtcMinute = Field(description="ISO-8601 start of the minute; UTC if no offset is given")
     count: Annotated[int, Field(strict=True, ge=0, le=2**62)]
     duration_ms_avg: Annotated[float, Field(strict=True, ge=0, le=1e12, allow_inf_nan=False)] | None = None
+    cold_starts: Annotated[int, Field(strict=True, ge=0, le=2**62)] | None = Field(
+        None, description="measured cold starts of the minute (runtime/ingest/prometheus_collector.py); "
+                          "at most count; omitted: not measured")
+
+    @model_validator(mode="after")
+    def _cold_starts_within_count(self) -> InvocationIn:
+        if self.cold_starts is not None and self.cold_starts > self.count:
+            raise ValueError(f"cold_starts ({self.cold_starts}) must not exceed count ({self.count})")
+        return self
 
 
 class InvocationBatch(BaseModel):
@@ -60,6 +69,7 @@ class StoredMinute(BaseModel):
     source: str
     count: int
     duration_ms_avg: float | None
+    cold_starts: int | None = None
 
 
 class InvocationSeries(BaseModel):
@@ -99,7 +109,9 @@ class TimeRange(BaseModel):
         503: {"description": "database down"},
     },
 )
-def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, Depends(service_context)]) -> object:
+def post_invocations(
+    batch: InvocationBatch, request: Request, context: Annotated[ServiceContext, Depends(service_context)]
+) -> object:
     _refuse_duplicates(batch.records)
     limit = context.settings.ingest_requests_per_minute
     if limit and not context.hot_state.allow(f"ingest:{batch.source}", limit):
@@ -108,9 +120,10 @@ def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, 
             status_code=429,
             headers={"Retry-After": "60"},
         )
-    records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg) for r in batch.records]
+    records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts)
+               for r in batch.records]
     try:
-        return Accepted(accepted=record_invocations(context.engine, batch.source, records))
+        accepted = Accepted(accepted=record_invocations(context.engine, batch.source, records))
     except DBAPIError as error:
         if not is_write_conflict(error):
             raise  # the service's handler: 503 for an outage, 500 otherwise
@@ -119,6 +132,10 @@ def post_invocations(batch: InvocationBatch, context: Annotated[ServiceContext, 
             status_code=409,
             headers={"Retry-After": "1"},
         )
+    counters = getattr(request.app.state, "measured_counters", None)  # the api's (runtime.ingest.counters)
+    if counters is not None:
+        counters.observe(records)
+    return accepted
 
 
 def _refuse_duplicates(records: list[InvocationIn]) -> None:
@@ -155,6 +172,6 @@ def get_invocations(
         function_id=function_id,
         start=start,
         end=end,
-        invocations=[StoredMinute(minute=r.minute, source=r.source, count=r.count, duration_ms_avg=r.duration_ms_avg)
-                     for r in rows],
+        invocations=[StoredMinute(minute=r.minute, source=r.source, count=r.count, duration_ms_avg=r.duration_ms_avg,
+                                  cold_starts=r.cold_starts) for r in rows],
     )

@@ -10,7 +10,9 @@ client (through a generated kubeconfig) takes exactly its production code path:
   client's `LeaseLock`, `runtime.actuation.leader`).
 
 Outside the Kubernetes paths: `GET /isf/v1/clock`, `POST /isf/v1/clock/wait` (the simulated clock,
-`runtime.cluster_sim.clock`) and `GET /isf/v1/metrics` (the cluster's measured series).
+`runtime.cluster_sim.clock`), `GET /isf/v1/metrics` (the cluster's series) and
+`GET /prometheus/api/v1/query` (what Prometheus holds of the cluster's Knative series,
+`runtime.cluster_sim.prometheus`: the collector's base URL is `<server>/prometheus`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from kubernetes import client
 
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import SimulatedCluster
+from runtime.cluster_sim.prometheus import SimulatedPrometheus
 
 CLOCK_PATH = "/isf/v1/clock"
 METRICS_PATH = "/isf/v1/metrics"
+PROMETHEUS_PATH = "/prometheus"
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -67,13 +71,15 @@ class ClusterApiServer:
 
     def __init__(
         self, cluster: SimulatedCluster, clock: BarrierClock | None = None, *, port: int = 0,
-        metrics: Callable[[], bytes] | None = None,
+        metrics: Callable[[], bytes] | None = None, prometheus: SimulatedPrometheus | None = None,
     ) -> None:
-        self.cluster, self.clock, self._metrics = cluster, clock, metrics
+        self.cluster, self.clock, self._metrics, self.prometheus = cluster, clock, metrics, prometheus
+        self._encoded: dict[str, tuple[str, bytes]] = {}  # path -> (resourceVersion, its JSON)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, format: str, *args: Any) -> None:
                 del format, args
@@ -97,6 +103,9 @@ class ClusterApiServer:
                 path, _, query = self.path.partition("?")
                 if path == METRICS_PATH and server._metrics is not None:
                     self._reply(200, server._metrics(), "text/plain; version=0.0.4")
+                    return
+                if path == f"{PROMETHEUS_PATH}/api/v1/query" and server.prometheus is not None:
+                    self._reply(*server.prometheus.http_answer(parse_qs(query)))
                     return
                 code, reply = server.handle(self.command, path.rstrip("/"), query,
                                             self.headers.get("Content-Type", ""), body)
@@ -151,6 +160,14 @@ class ClusterApiServer:
         now, due = self.clock.wait(str(body["loop"]), until, min(float(body.get("timeout_s", 2.0)), 30.0))
         return 200, {"now": now.isoformat(), "due": due}
 
+    def _json(self, path: str, obj: dict[str, Any]) -> bytes:
+        """`obj` as JSON, encoded once per resourceVersion: a pass lists hundreds of unchanged objects."""
+        version = str(obj.get("metadata", {}).get("resourceVersion", ""))
+        cached = self._encoded.get(path)
+        if cached is None or cached[0] != version:
+            cached = self._encoded[path] = (version, json.dumps(obj).encode())
+        return cached[1]
+
     def handle(self, method: str, path: str, query: str, content_type: str, body: Any) -> tuple[int, Any]:
         if path.startswith(CLOCK_PATH) and self.clock is not None:
             return self._clock(method, body)
@@ -159,13 +176,15 @@ class ClusterApiServer:
             objects = cluster.objects
             if method == "GET":
                 if path in objects:
-                    return 200, objects[path]
+                    return 200, self._json(path, objects[path])
                 if not path.endswith(_LISTABLE):
                     return 404, _status(404, "NotFound", f"{path} not found")
                 selector = parse_qs(query).get("labelSelector", [""])[0]
-                items = [o for p, o in sorted(objects.items()) if _in_collection(p, path) and _matches(o, selector)]
+                items = [self._json(p, o) for p, o in sorted(objects.items())
+                         if _in_collection(p, path) and _matches(o, selector)]
                 kind = "List" if not path.endswith("/nodes") else "NodeList"
-                return 200, {"kind": kind, "apiVersion": "v1", "metadata": {}, "items": items}
+                return 200, b'{"kind": "%s", "apiVersion": "v1", "metadata": {}, "items": [%s]}' % (
+                    kind.encode(), b", ".join(items))
             if method == "POST":
                 if not isinstance(body, dict) or "name" not in body.get("metadata", {}):
                     return 400, _status(400, "BadRequest", "metadata.name is required")

@@ -7,7 +7,9 @@ What is modelled, and where Knative (knative/serving at knative-v1.23.0) says so
   (`pkg/reconciler/configuration`, `pkg/reconciler/route`). The warm pool is carried over: the new
   Revision starts with the old one's ready pods and its autoscaling annotations, so a move costs no
   cold start here (real Knative would take the annotations from the template; the warming service
-  re-applies them on its next resync).
+  re-applies them on its next pass). The Revision a Route references is labelled
+  `serving.knative.dev/routingState=active`, the one it replaced `reserve`
+  (`pkg/reconciler/labeler/accessors.go`), which is how the warming service lists the serving ones.
 - A Revision's annotations `autoscaling.knative.dev/min-scale`, `max-scale`, `scale-down-delay` are
   copied to its PodAutoscaler (`pkg/reconciler/revision/resources/pa.go`, `podAutoscalerAnnotations`),
   so patching the Revision changes its scale bounds without a new Revision.
@@ -43,7 +45,11 @@ from runtime.contract.kubernetes import (
     KNATIVE_VERSION,
     MAX_SCALE,
     MIN_SCALE,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    ROUTING_STATE_RESERVE,
     SCALE_DOWN_DELAY,
+    SERVICE_LABEL,
 )
 from runtime.contract.scheduling import GPU_RESOURCE, TIER_LABEL, placement
 
@@ -237,13 +243,17 @@ class SimulatedCluster:
         revision_name = f"{name}-{generation:05d}"
         annotations: dict[str, str] = {}
         if carry is not None:
-            old = self.objects.get(f"{KNATIVE}/namespaces/{namespace}/revisions/{carry.name}", {})
+            old_path = f"{KNATIVE}/namespaces/{namespace}/revisions/{carry.name}"
+            old = self.objects.get(old_path, {})
             have = old.get("metadata", {}).get("annotations") or {}
             annotations = {k: v for k, v in have.items() if k in (MIN_SCALE, MAX_SCALE, SCALE_DOWN_DELAY)}
+            if old:  # the Route no longer references it
+                old["metadata"]["labels"][ROUTING_STATE_LABEL] = ROUTING_STATE_RESERVE
+                self.store(old_path, old)
         self.store(f"{KNATIVE}/namespaces/{namespace}/revisions/{revision_name}", {
             "apiVersion": f"{KNATIVE_GROUP}/{KNATIVE_VERSION}", "kind": "Revision",
             "metadata": {"name": revision_name, "namespace": namespace, "annotations": annotations,
-                         "labels": {"serving.knative.dev/service": name,
+                         "labels": {SERVICE_LABEL: name, ROUTING_STATE_LABEL: ROUTING_STATE_ACTIVE,
                                     FUNCTION_LABEL: self._function_of[service_path]}},
             "spec": copy.deepcopy(service["spec"]["template"]["spec"]),
         })
@@ -268,6 +278,13 @@ class SimulatedCluster:
             if rolls:
                 self._roll(path, carry=self._revisions[path])
             return stored
+
+    def revision_of(self, function_id: str) -> tuple[str, str, str]:
+        """(namespace, service, revision) serving `function_id` now (the Configuration has the Service's name)."""
+        with self.lock:
+            path = self._by_function[function_id]
+            metadata = self.objects[path]["metadata"]
+            return metadata["namespace"], metadata["name"], self._revisions[path].name
 
     # -- the minute ------------------------------------------------------------------------------
     def _tier_of(self, service: dict[str, Any]) -> str:

@@ -20,13 +20,19 @@ forecasts only size warm pools, not which functions are warm, so the measured fi
 What is compared with `isf simulate`'s `predictive-deployed` on the same window and functions
 (`LoopReport.comparison`): total cold starts (invocation minutes without a ready pod) and app-level
 wasted memory (minutes with a ready pod and no request, x the function's memory, MB-minutes).
+
+Cold starts and the posted minutes are *measured* as in production: the cluster's Knative series go
+into a simulated Prometheus (`prometheus.py`: `kn_revision_pods_count`, the queue-proxy's request
+histogram) and the collector's own `collect_minute` queries it over HTTP; the records it returns
+(count, latency, cold starts) are what is posted and what the report adds up. The api exports
+`isf_invocations_total` / `isf_cold_starts_total` from them; the cluster does not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import math
 import os
 import secrets
 import signal
@@ -46,15 +52,20 @@ import httpx
 import numpy as np
 from prometheus_client import CollectorRegistry, generate_latest
 
-from runtime.cluster_sim.api_server import CLOCK_PATH, ClusterApiServer
+from runtime.cluster_sim.api_server import CLOCK_PATH, METRICS_PATH, PROMETHEUS_PATH, ClusterApiServer
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, MinuteOutcome, SimulatedCluster
+from runtime.cluster_sim.prometheus import SimulatedPrometheus
 from runtime.contract import environment, metrics
+from runtime.ingest.prometheus_collector import CollectorConfig, collect_minute
 from runtime.settings import CostSettings, RuntimeSettings
+from runtime.store.invocations import InvocationRecord
 from runtime.traces.trace import Trace
 
 ROLES = ("api", "predictor", "warming", "placement")
 BARRIER = frozenset({"warming", "placement"})
+HOLD_CLOCK = BARRIER | {"api"}
+"""What each simulated minute waits for: the barrier loops' passes and the api's ingest of the minute."""
 EPOCH = datetime(2019, 7, 15, tzinfo=UTC)
 """Trace minute 0 on the simulated clock (the Azure Functions 2019 trace is from July 2019)."""
 INGEST_LAG = timedelta(seconds=30)
@@ -106,6 +117,8 @@ class LoopReport:
     fixed_10: Totals = field(default_factory=Totals)
     idle_pod_mb_minutes: float = 0.0
     series: dict[str, list[float]] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    """Each service's `/metrics` and the cluster's (key `cluster`) while the loop runs (the dashboard previews)."""
 
     @property
     def trace_minutes_per_wall_minute(self) -> float:
@@ -118,10 +131,12 @@ class LoopReport:
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
+        del body["endpoints"]  # the services' ports, gone with the run
         body["trace_minutes_per_wall_minute"] = round(self.trace_minutes_per_wall_minute, 2)
         body["comparison_with_predictive_deployed"] = self.comparison
         body["definitions"] = {
-            "cold_starts": "invocation minutes in which the function had no ready pod (one per minute)",
+            "cold_starts": "invocation minutes in which the function had no ready pod (one per minute), measured "
+                           "by the collector from kn_revision_pods_count (runtime/ingest/prometheus_collector.py)",
             "wasted_mb_minutes": "minutes with a ready pod and no invocation, x the function's memory (app level)",
             "idle_pod_mb_minutes": "every ready pod above the minute's need, x memory (instance level, loop only)",
             "cost_usd": "cost.cold_start_usd x cold starts + cost.memory_gb_second_usd x wasted GB-seconds",
@@ -169,11 +184,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
+FOLLOWER_NICE = 10
+"""How much nicer than the others the services that hold no clock run (the predictor): on a busy machine
+the passes the clock waits for get the CPU first, and a retrain (LSTM, seconds of CPU) takes what is left."""
+
+
+def _start_child(nice: int) -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):  # no orphan if the parent dies
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if nice:
+        os.nice(nice)
 
 
 @dataclass
@@ -215,7 +237,7 @@ class ServiceProcesses:
                     [sys.executable, "-c", "from runtime.cli import main; main()", "serve", role,
                      "--host", "127.0.0.1", "--port", str(port)],
                     env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl only: no orphan if the parent dies
+                    preexec_fn=functools.partial(_start_child, 0 if role in HOLD_CLOCK else FOLLOWER_NICE),  # noqa: PLW1509 - a prctl and a nice only
                 )
             self.services.append(_Service(role, port, process, log))
 
@@ -258,24 +280,22 @@ class ServiceProcesses:
 
 
 class _ClusterMetrics:
-    """The cluster's measured series (`runtime.contract.metrics`), served at /isf/v1/metrics."""
+    """The cluster's series (`runtime.contract.metrics`) and its Knative series, served at /isf/v1/metrics.
 
-    def __init__(self, cost: CostSettings | None = None) -> None:
+    Invocations, cold starts and their cost (`isf_cost_usd_total{kind="cold_start"}`) are not among
+    them: the api exports those from what the collector measured (runtime/ingest/counters.py). Nor is
+    `isf_warm_pool_size`: the warming service exports it (the min-scale it holds); the ready pods it leads to are
+    the cluster's `kn_revision_pods_count`. Two exporters of one series would double every sum over it."""
+
+    def __init__(self, cost: CostSettings | None = None, knative: SimulatedPrometheus | None = None) -> None:
         self._cost_settings = cost or CostSettings()
+        self._knative = knative
         self.registry = CollectorRegistry()
         self.cost = metrics.COST.counter(self.registry)
-        self.cold = metrics.COLD_STARTS.counter(self.registry)
-        self.invocations = metrics.INVOCATIONS.counter(self.registry)
         self.wasted = metrics.WASTED_MEMORY.counter(self.registry)
-        self.warm = metrics.WARM_POOL_SIZE.gauge(self.registry)
 
     def record(self, outcome: MinuteOutcome) -> None:
         for f in outcome.functions:
-            if f.invocations:
-                self.invocations.labels(f.function_id, f.tier).inc(f.invocations)
-            if f.cold_start:
-                self.cold.labels(f.function_id, f.tier).inc()
-                self.cost.labels("cold_start", f.tier).inc(self._cost_settings.cold_start_usd)
             idle = max(f.ready_pods - f.needed_pods, 0)
             if idle:
                 self.wasted.labels(f.function_id, f.tier).inc(idle * f.memory_mb * 60.0)
@@ -283,10 +303,9 @@ class _ClusterMetrics:
                 self.cost.labels("warm_memory", f.tier).inc(
                     idle * f.memory_mb * 60.0 / 1024.0 * self._cost_settings.memory_gb_second_usd
                 )
-            self.warm.labels(f.function_id, f.tier).set(f.ready_pods)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + (self._knative.exposition() if self._knative is not None else b"")
 
 
 Progress = Callable[[int, "LoopReport", MinuteOutcome], None]
@@ -359,7 +378,8 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
         cluster.deploy(FunctionSpec(function_id, float(memory)))
     durations = dict(zip(window.functions, window.duration_ms.tolist(), strict=True))
     clock = BarrierClock(t0, BARRIER)
-    cluster_metrics = _ClusterMetrics(settings.cost)
+    knative_series = SimulatedPrometheus()
+    cluster_metrics = _ClusterMetrics(settings.cost, knative_series)
     series: dict[str, list[float]] = {k: [] for k in ("cold_starts", "wasted_mb_minutes", "warm_mb",
                                                         "fixed10_cold_starts", "fixed10_wasted_mb_minutes",
                                                         "deployed_cold_starts", "deployed_wasted_mb_minutes")}
@@ -368,7 +388,7 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
     alive.set()
 
     with _run_dir(config.workdir) as run_dir, ClusterApiServer(
-        cluster, clock, metrics=cluster_metrics.exposition
+        cluster, clock, metrics=cluster_metrics.exposition, prometheus=knative_series
     ) as server:
         kubeconfig = server.write_kubeconfig(run_dir / "kubeconfig")
         env = _environment(run_dir, kubeconfig, server.url + CLOCK_PATH)
@@ -388,6 +408,8 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
         try:
             processes.start()
             processes.wait_healthy(START_TIMEOUT_S)
+            report.endpoints = {s.role: f"http://127.0.0.1:{s.port}/metrics" for s in processes.services}
+            report.endpoints["cluster"] = server.url + METRICS_PATH
             threading.Thread(target=watch, name="loop-watch", daemon=True).start()
             if not clock.wait_idle(START_TIMEOUT_S, alive):
                 processes.check_alive()
@@ -396,6 +418,8 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                 on_started(server.url)
             api = httpx.Client(base_url=f"http://127.0.0.1:{processes.port('api')}", timeout=60.0,
                                headers={"Authorization": f"Bearer {token}"})
+            measure = _Measurement(server.url + PROMETHEUS_PATH)
+            measured: list[InvocationRecord] = []
             started = time.monotonic()
             counts = window.counts
             for k in range(config.minutes):
@@ -408,8 +432,12 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                 outcome = cluster.step({f: int(c) for f, c in zip(window.functions, counts[:, k].tolist(),
                                                                    strict=True) if c}, durations)
                 cluster_metrics.record(outcome)
-                report.loop.cold_starts += outcome.cold_starts
-                report.loop.invocations += outcome.invocations
+                knative_series.scrape_minute(minute_start, ((f.function_id, f.invocations, f.ready_pods,
+                                                             durations[f.function_id]) for f in outcome.functions),
+                                             cluster.revision_of)
+                previous, measured = measured, measure(minute_start)
+                report.loop.cold_starts += sum(r.cold_starts or 0 for r in measured)
+                report.loop.invocations += sum(r.count for r in measured)
                 report.loop.wasted_mb_minutes += outcome.wasted_mb_minutes
                 report.idle_pod_mb_minutes += outcome.idle_mb_minutes
                 report.loop.cost_usd = _cost(report.loop.cold_starts, report.loop.wasted_mb_minutes, settings)
@@ -421,13 +449,15 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                 series["deployed_cold_starts"].append(float(deployed_cold[k]))
                 series["deployed_wasted_mb_minutes"].append(float(deployed_waste[k]))
                 if k >= 1:
-                    _post_minute(api, window, k - 1, t0)
+                    _post_minute(api, previous)
                 if not clock.advance_through(minute_start + INGEST_LAG, PASS_TIMEOUT_S, alive):
                     processes.check_alive()
                     raise LoopError(f"a control pass at {(minute_start + INGEST_LAG).isoformat()} did not finish")
                 report.wall_seconds = time.monotonic() - started
                 if progress is not None:
                     progress(k + 1, report, outcome)
+            _post_minute(api, measured)  # the last minute too, so the api's counters hold the whole run
+            measure.close()
             api.close()
         finally:
             watcher_stop.set()
@@ -435,13 +465,30 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
     return report
 
 
-def _post_minute(api: httpx.Client, trace: Trace, k: int, t0: datetime) -> None:
-    minute = (t0 + timedelta(minutes=k)).isoformat()
-    column = trace.counts[:, k]
+class _Measurement:
+    """The collector's `collect_minute` against the simulated Prometheus: a minute's measured records."""
+
+    def __init__(self, prometheus_url: str) -> None:
+        self._config = CollectorConfig(prometheus_url=prometheus_url, source=SOURCE)
+        self._client = httpx.Client(timeout=self._config.timeout_s)
+
+    def __call__(self, minute: datetime) -> list[InvocationRecord]:
+        records = collect_minute(self._client, self._config, minute)
+        unmeasured = [r.function_id for r in records if r.count and r.cold_starts is None]
+        if unmeasured:
+            raise LoopError(f"no kn_revision_pods_count for {len(unmeasured)} function(s), e.g. {unmeasured[0]}")
+        return records
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _post_minute(api: httpx.Client, measured: list[InvocationRecord]) -> None:
+    """The invoked functions' records of one minute, as the collector measured them."""
     records = [
-        {"function_id": f, "minute": minute, "count": int(c), "duration_ms_avg": float(d)}
-        for f, c, d in zip(trace.functions, column.tolist(), trace.duration_ms.tolist(), strict=True)
-        if c > 0 and math.isfinite(d)
+        {"function_id": r.function_id, "minute": r.minute.isoformat(), "count": r.count,
+         "duration_ms_avg": r.duration_ms_avg, "cold_starts": r.cold_starts}
+        for r in measured if r.count > 0
     ]
     if not records:
         return

@@ -32,6 +32,15 @@ SERVICE_LABEL = "kn_service_name"
 CONFIGURATION_LABEL = "kn_configuration_name"
 REVISION_LABEL = "kn_revision_name"
 FUNCTION_LABELS: tuple[str, str] = (NAMESPACE_LABEL, CONFIGURATION_LABEL)
+FUNCTION_ID_LABEL = "isf_function"
+"""On queue-proxy series only: the Revision pod's `isf.io/function` label (runtime/contract/kubernetes.py
+FUNCTION_LABEL, the function id warming and placement use), copied by the PodMonitor; the collector
+names functions by it. Not `function`: Beyla's series are told from the queue-proxy's same-named
+`http_server_request_duration_seconds` by carrying `function` (BEYLA_FUNCTION_LABEL below)."""
+
+SCRAPE_INTERVAL_S = 30
+"""How often Prometheus scrapes the queue-proxies, activator and autoscaler
+(components/observability/knative_monitors.py); the collector samples ready pods at this resolution."""
 
 
 class Component(StrEnum):
@@ -41,6 +50,7 @@ class Component(StrEnum):
     KUBE_STATE_METRICS = "kube-state-metrics"
     CADVISOR = "cadvisor"
     PROMETHEUS = "prometheus"
+    BEYLA = "beyla"
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,11 @@ CONCURRENCY_TARGET = _kn("kn.revision.concurrency.target", "kn_revision_concurre
                          "{concurrency}", "pkg/autoscaler/scaling/metrics.go (concurrency metric)")
 PODS_REQUESTED = _kn("kn.revision.pods.requested", "kn_revision_pods_requested", _AS, "gauge", "{pod}",
                      "pkg/reconciler/autoscaling/kpa/metrics.go")
+# kn.revision.pods.count is the KPA's *ready* pod count (kpaMetrics.callback observes podCounts.ready, which
+# kpa.go's reconcile takes from PodCountsByState), labelled namespace / service / configuration / revision
+# (kpa.go reportMetrics): the cold-start measurement's "no ready pod" (runtime/ingest/prometheus_collector.py).
 PODS_COUNT = _kn("kn.revision.pods.count", "kn_revision_pods_count", _AS, "gauge", "{pod}",
-                 "pkg/reconciler/autoscaling/kpa/metrics.go")
+                 "pkg/reconciler/autoscaling/kpa/metrics.go (podCounts.ready; attributes in kpa.go reportMetrics)")
 PODS_NOT_READY = _kn("kn.revision.pods.not_ready.count", "kn_revision_pods_not_ready_count", _AS, "gauge", "{pod}",
                      "pkg/reconciler/autoscaling/kpa/metrics.go")
 PODS_PENDING = _kn("kn.revision.pods.pending.count", "kn_revision_pods_pending_count", _AS, "gauge", "{pod}",
@@ -155,13 +168,35 @@ KUBERNETES_SERIES: tuple[Series, ...] = (
 )
 
 
+# Grafana Beyla (eBPF, chart beyla-1.16.11 = app v3.32.0; components/observability/ebpf.py) on the functions' user
+# containers. Its Prometheus exporter names the OTel semantic-convention histogram like the queue-proxy's
+# `http_server_request_duration_seconds` above; Beyla's series alone carry the function and tier labels below,
+# which select them. Sources at grafana/beyla@v3.32.0, OBI vendored under vendor/go.opentelemetry.io/obi/.
+BEYLA_VERSION = "3.32.0"
+# OTel resource attributes Beyla fills from the first pod label present (`attributes.kubernetes.resource_labels`,
+# pkg/kube/store.go cacheResourceMetadata) and adds to every application metric (`attributes.extra_group_attributes`
+# `k8s_app_meta`, pkg/export/attributes/attr_selector.go); the Prometheus label is the name with `.` -> `_`
+# (pkg/export/attributes/names/attrs.go, Name.Prom): `function` and `tier`, as on the runtime's own series.
+BEYLA_FUNCTION_ATTRIBUTE = "function"
+BEYLA_TIER_ATTRIBUTE = "tier"
+BEYLA_FUNCTION_LABEL = BEYLA_FUNCTION_ATTRIBUTE.replace(".", "_")
+BEYLA_TIER_LABEL = BEYLA_TIER_ATTRIBUTE.replace(".", "_")
+BEYLA_STATUS_LABEL = "http_response_status_code"  # attr.HTTPResponseStatusCode (semconv), on by default
+_BEYLA = "grafana/beyla@v3.32.0:vendor/go.opentelemetry.io/obi/pkg/export/prom/prom.go"
+BEYLA_HTTP_SERVER_DURATION = Series(
+    "http_server_request_duration_seconds", Component.BEYLA, "histogram", "s",
+    f"{_BEYLA} (httpDuration, attributes.HTTPServerDuration; docs/sources/metrics.md)", "http.server.request.duration",
+)
+BEYLA_SERIES: tuple[Series, ...] = (BEYLA_HTTP_SERVER_DURATION,)
+
+
 def knative_series_names() -> set[str]:
     return set().union(*(s.series() for s in KNATIVE_SERIES))
 
 
 def external_series_names() -> set[str]:
-    """Every series not exported by our own services (Knative, Kubernetes exporters, Prometheus)."""
-    return knative_series_names() | set().union(*(s.series() for s in KUBERNETES_SERIES))
+    """Every series not exported by our own services (Knative, Kubernetes exporters, Prometheus, Beyla)."""
+    return knative_series_names() | set().union(*(s.series() for s in (*KUBERNETES_SERIES, *BEYLA_SERIES)))
 
 
 def per_function(expr: str) -> str:

@@ -20,3 +20,11 @@ AUTOSCALING_PREFIX = "autoscaling.knative.dev"
 MIN_SCALE = f"{AUTOSCALING_PREFIX}/min-scale"
 MAX_SCALE = f"{AUTOSCALING_PREFIX}/max-scale"
 SCALE_DOWN_DELAY = f"{AUTOSCALING_PREFIX}/scale-down-delay"
+# Labels Knative puts on every Revision (knative/serving knative-v1.23.0): the owning Service's name
+# (`pkg/reconciler/configuration/resources/revision.go`, updateRevisionLabels) and whether a Route
+# references it (`pkg/reconciler/labeler/accessors.go`, markRoutingState: "active", else "reserve").
+# A Revision also carries its template's labels, so the function label selects a function's Revisions.
+SERVICE_LABEL = f"{KNATIVE_GROUP}/service"
+ROUTING_STATE_LABEL = f"{KNATIVE_GROUP}/routingState"
+ROUTING_STATE_ACTIVE = "active"
+ROUTING_STATE_RESERVE = "reserve"

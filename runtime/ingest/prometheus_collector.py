@@ -6,11 +6,34 @@ every queue-proxy records each non-probe request in the histogram `kn.serving.in
 `kn_serving_invocation_duration_seconds_{bucket,sum,count}`. The `_count` part is the request count.
 The queue-proxy PodMonitor (components/observability/knative_monitors.py) labels every series with
 `k8s_namespace_name`, `kn_configuration_name`, `kn_revision_name` from the Revision pod. Each minute the
-collector evaluates `sum by (k8s_namespace_name, kn_configuration_name)
+collector evaluates `sum by (k8s_namespace_name, kn_configuration_name, isf_function)
 (increase(kn_serving_invocation_duration_seconds_count[1m]))` at the minute's end; revisions of one
-function are summed, and the function id is `<namespace>.<configuration>` (both are DNS labels, so the dot
-is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
+function are summed. The function id is the series' `isf_function` label, which the PodMonitor copies from the
+pod's `isf.io/function` label (the id warming and placement act on: Knative copies the Service template's
+labels to the Revision, `MakeRevision` in pkg/reconciler/configuration/resources/revision.go, and the
+Revision's to its pods, `makeLabels` in pkg/reconciler/revision/resources/meta.go); a pod without it is
+named `<namespace>.<configuration>` (both are DNS labels, so the dot is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
 Missed minutes (Prometheus or the database down) are back-filled on the next pass, up to `max_backfill_minutes`.
+
+Cold starts, measured (the one definition; docs/operations.md "How cold starts are measured"): a
+function-minute has **one cold start** when it had at least one request and, at some sample of the
+minute, no ready pod across its revisions. Ready pods are the autoscaler's `kn.revision.pods.count`
+(the KPA's ready count: `kpaMetrics.callback` observes `podCounts.ready`, which `kpa.go` takes from
+`PodCountsByState`; pkg/reconciler/autoscaling/kpa/metrics.go and kpa.go at knative-v1.23.0), summed per
+function and sampled every scrape interval from the minute's start: `min_over_time(sum by
+(k8s_namespace_name, kn_configuration_name) (kn_revision_pods_count)[1m:30s])` evaluated at the minute's
+start + 59 s, so the subquery's steps (aligned to multiples of 30 s) are the minute's start and its
+middle. A request that finds no ready pod is the one the activator holds while a pod starts
+(`activationHandler.ServeHTTP` -> `Throttler.Try`, pkg/activator/handler/handler.go, counted in
+`kn.revision.request.queued`) - but the activator's own request count is no cold-start signal: with
+`target-burst-capacity` 200 (components/serving/knative.py) it stays in the path of warm revisions too.
+This is the simulator's unit (docs/architecture.md: an invocation minute that is not loaded is one cold
+start; runtime/cluster_sim/knative.py), so "cold starts saved" compares. Where the real signal can
+differ from the simulator: a burst on a warm function that needs more pods than are ready waits for
+new pods but is no cold start here (as in the app-level simulator; instance-level pools count it); a
+scale-to-zero and back within one scrape interval is missed; a scale-to-zero mid-minute followed by
+requests is seen; several scale-from-zeros in one minute count once. A function with requests but no
+`kn_revision_pods_count` series (autoscaler not scraped) has its cold starts unmeasured (None), not 0.
 (Before 1.19 the queue-proxy exported OpenCensus `revision_request_count` / `revision_request_latencies`
 in ms, labelled `namespace_name` / `configuration_name`; Serving 1.23 exports neither.)
 """
@@ -19,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -45,6 +69,9 @@ class CollectorConfig(BaseModel):
     # The request counter and the latency histogram (seconds) the queue-proxy exports.
     request_metric: str = f"{kn.INVOCATION_DURATION.name}_count"
     latency_metric: str = kn.INVOCATION_DURATION.name
+    # The autoscaler's ready pods per revision, and how often they are sampled within a minute.
+    ready_pods_metric: str = kn.PODS_COUNT.name
+    ready_sample_seconds: Annotated[int, Field(ge=1, le=60)] = kn.SCRAPE_INTERVAL_S
     source: str = "prometheus"
     # Evaluate a minute only this long after it ends, so the last scrape of the minute has landed.
     settle_seconds: Annotated[float, Field(ge=0, le=300)] = 30.0
@@ -53,11 +80,40 @@ class CollectorConfig(BaseModel):
 
 
 def _group(metric: str) -> str:
-    return kn.per_function(f"increase({metric}[1m])")
+    """A queue-proxy counter's minute increase per function, named by the pod's `isf.io/function` label."""
+    labels = ", ".join((*kn.FUNCTION_LABELS, kn.FUNCTION_ID_LABEL))
+    return f"sum by ({labels}) (increase({metric}[1m]))"
 
 
-def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> dict[str, float]:
-    """Evaluate an instant `query` at `at`; returns function id -> value (NaN / missing labels dropped)."""
+def ready_pods_query(config: CollectorConfig) -> str:
+    """Fewest ready pods (all revisions summed) at any sample of the minute, evaluated at `READY_AT` into it."""
+    return f"min_over_time({kn.per_function(config.ready_pods_metric)}[1m:{config.ready_sample_seconds}s])"
+
+
+READY_AT = timedelta(seconds=59)
+"""Where in the minute `ready_pods_query` is evaluated: its subquery's steps are the minute's start and every
+`ready_sample_seconds` after it (Prometheus aligns subquery steps to multiples of the resolution)."""
+
+def cold_starts(count: int, ready_pods: float | None) -> int | None:
+    """The measured cold starts of a function-minute: 1 if invoked with no ready pod at a sample, else 0.
+
+    None when it was invoked but its ready pods are unknown (no `kn_revision_pods_count` series)."""
+    if count <= 0:
+        return 0
+    if ready_pods is None:
+        return None
+    return int(ready_pods < 0.5)
+
+
+Vector = dict[tuple[str, str], tuple[str, float]]
+"""(namespace, configuration) -> (function id, value)."""
+
+
+def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> Vector:
+    """Evaluate an instant `query` at `at`, per (namespace, configuration) (NaN / missing labels dropped).
+
+    The function id is the series' `isf_function` label (the pod's `isf.io/function`), else
+    `<namespace>.<configuration>` (both DNS labels, so the dot is unambiguous)."""
     try:
         response = client.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": query, "time": at.timestamp()})
         body: dict[str, Any] = response.json()
@@ -71,28 +127,39 @@ def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) 
     data = body.get("data", {})
     if data.get("resultType") != "vector":
         raise CollectorError(f"query {query!r}: expected a vector result, got {data.get('resultType')!r}")
-    values: dict[str, float] = {}
+    values: Vector = {}
     for sample in data.get("result", []):
         labels = sample.get("metric", {})
         namespace, configuration = labels.get(kn.NAMESPACE_LABEL), labels.get(kn.CONFIGURATION_LABEL)
         value = float(sample["value"][1])
         if namespace and configuration and math.isfinite(value):
-            values[f"{namespace}.{configuration}"] = value
+            function_id = labels.get(kn.FUNCTION_ID_LABEL) or f"{namespace}.{configuration}"
+            values[(namespace, configuration)] = (function_id, value)
     return values
 
 
 def collect_minute(client: httpx.Client, config: CollectorConfig, minute: datetime) -> list[InvocationRecord]:
-    """The invocation records of `minute` (its start, UTC), with average latency where requests were served."""
+    """The records of `minute` (its start, UTC): count, average latency where requests were served, cold starts."""
     end = minute + timedelta(minutes=1)
     counts = query_vector(client, config.prometheus_url, _group(config.request_metric), end)
+    if not counts:
+        return []
     latency_query = (
         f"{_group(config.latency_metric + '_sum')} / {_group(config.latency_metric + '_count')}"
     )
-    latencies = query_vector(client, config.prometheus_url, latency_query, end) if counts else {}
-    return [
-        InvocationRecord(function_id, minute, max(0, round(count)), _milliseconds(latencies.get(function_id)))
-        for function_id, count in sorted(counts.items())
+    latencies = query_vector(client, config.prometheus_url, latency_query, end)
+    invoked = {key: max(0, round(count)) for key, (_, count) in counts.items()}
+    # the autoscaler's series carry no pod labels: matched to the function by namespace and configuration
+    ready = (
+        query_vector(client, config.prometheus_url, ready_pods_query(config), minute + READY_AT)
+        if any(invoked.values()) else {}
+    )
+    records = [
+        InvocationRecord(counts[key][0], minute, count, _milliseconds(latencies[key][1] if key in latencies else None),
+                         cold_starts(count, ready[key][1] if key in ready else None))
+        for key, count in invoked.items()
     ]
+    return sorted(records, key=lambda r: r.function_id)
 
 
 def _milliseconds(seconds: float | None) -> float | None:
@@ -102,10 +169,14 @@ def _milliseconds(seconds: float | None) -> float | None:
 class KnativeCollector:
     """Writes every completed minute exactly once per pass; re-collecting a minute overwrites it (idempotent)."""
 
-    def __init__(self, engine: Engine, config: CollectorConfig, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, engine: Engine, config: CollectorConfig, client: httpx.Client | None = None, *,
+        observe: Callable[[Sequence[InvocationRecord]], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._config = config
         self._client = client or httpx.Client(timeout=config.timeout_s)
+        self._observe = observe  # the exported counters (runtime.ingest.counters), after each stored minute
         self.last_collected: datetime | None = None
 
     def due_minutes(self, now: datetime) -> list[datetime]:
@@ -130,5 +201,7 @@ class KnativeCollector:
             records = collect_minute(self._client, self._config, minute)
             written += record_invocations(self._engine, self._config.source, records)
             self.last_collected = minute
+            if self._observe is not None:
+                self._observe(records)
         log.info("collected knative request counts", extra={"records": written})
         return written

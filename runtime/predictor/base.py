@@ -69,6 +69,14 @@ class Forecaster(ABC):
         counts = as_counts(new_minutes, what="new_minutes", n_functions=self.n_functions)
         self._update(counts)
 
+    def add_functions(self, n: int) -> None:
+        """Start forecasting `n` more functions (the last rows), never invoked so far, without a refit."""
+        self._n_functions = self.n_functions + n
+        self._add_functions(n)
+
+    def _add_functions(self, n: int) -> None:
+        raise NotImplementedError(f"{self.name} cannot add functions without a refit")
+
     def forecast(self, horizon: int) -> Counts:
         """Expected counts for each of the next `horizon` minutes (functions x horizon, >= 0)."""
         if horizon < 1:

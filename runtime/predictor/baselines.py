@@ -39,5 +39,8 @@ class MovingAverageForecaster(Forecaster):
     def _update(self, new_minutes: Counts) -> None:
         self._recent = np.concatenate([self._recent, new_minutes], axis=1)[:, -self.window :]
 
+    def _add_functions(self, n: int) -> None:
+        self._recent = np.vstack([self._recent, np.zeros((n, self._recent.shape[1]))])
+
     def _forecast(self, horizon: int) -> Counts:
         return np.repeat(self._recent.mean(axis=1)[:, None], horizon, axis=1)

@@ -83,7 +83,7 @@ def _warming_loops(context: ServiceContext) -> list[PeriodicLoop]:
     settings = context.settings
     clock = simulated_clock(settings.clock_url)
     kube, leadership = _leader_gate(ServiceRole.WARMING, settings)
-    controller = WarmingController(context.engine, context.hot_state, kube, settings.runtime, context.registry,
+    controller = WarmingController(context.engine, kube, settings.runtime, context.registry,
                                    clock=clock or utc_now)
     return [ClockedLoop("warming", settings.runtime.warming.interval, controller.run_pass,
                          LoopMetrics(context.registry), may_act=lambda: leadership.is_leader,

@@ -8,6 +8,7 @@ imported trace) still get decisions, which are recorded but not actuated.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -49,9 +50,15 @@ class FunctionService:
 
 
 def _quantity(raw: Any) -> Decimal:
+    return Decimal(0) if raw is None else _parsed_quantity(str(raw))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_quantity(raw: str) -> Decimal:
+    """A pass reads every Service's requests, and they come in a handful of sizes: parse each once."""
     from kubernetes.utils.quantity import parse_quantity
 
-    return Decimal(0) if raw is None else parse_quantity(raw)
+    return parse_quantity(raw)
 
 
 def _instance_resources(service: dict[str, Any]) -> Resources:

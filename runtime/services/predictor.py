@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -124,7 +123,8 @@ class PredictorService:
         with self._lock:
             self._trained, self._observed_until, self._last = trained, end, None
             self._accuracy = RollingAccuracy(trained.function_ids, ACCURACY_WINDOW_MINUTES)
-        self._trained_at.labels(self._model_name.value).set(time.time())
+        # the service's clock, so `time() - isf_model_last_trained_timestamp_seconds` holds under isf loop's too
+        self._trained_at.labels(self._model_name.value).set(self._clock().timestamp())
         log.info("retrained", extra={"model": trained.registered.name, "version": trained.registered.version,
                                      "functions": len(trained.function_ids)})
 

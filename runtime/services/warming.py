@@ -7,9 +7,11 @@ price > the keep-alive threshold, with P from its calibrated signals. Where the 
 decide (`warming.predictive_gate` off, ingest stale, or a function with no stored minute yet) the
 forecast does, read as a Poisson mean:
 P = 1 - exp(-λ) for each forecast minute, warm when the rule holds within the next interval, with a
-keep-alive (scale-down-delay) through the last forecast minute where it holds. A warm function's
-pool is ceil(peak forecast concurrency x prewarm_buffer) in [min_warm_pool, max_warm_pool]
-(`runtime.warming.pool`), scaled down to fit its tier's allocatable resources.
+keep-alive (scale-down-delay) through the last forecast minute where it holds. A function the
+policy warms gets the instances its trailing-cost pool sizes (`runtime.warming.instance_pool`, the
+code `isf simulate` scores as `predictive-pool`); one the forecast warms gets ceil(peak forecast
+concurrency x prewarm_buffer) (`runtime.warming.pool`); either way in [min_warm_pool, max_warm_pool],
+scaled down to fit its tier's allocatable resources.
 """
 
 from __future__ import annotations
@@ -25,28 +27,37 @@ from kubernetes import client
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine, select
 
-from runtime.actuation.patches import MAX_SCALE_DOWN_DELAY_S, KnativeActuator, WarmTarget
+from runtime.actuation.patches import (
+    MAX_SCALE_DOWN_DELAY_S,
+    KnativeActuator,
+    ServingRevisions,
+    WarmTarget,
+    warm_patch,
+)
 from runtime.api.loop import Clock, utc_now
 from runtime.contract import Tier, metrics
 from runtime.placement.capacity import tier_capacities
 from runtime.placement.problem import Resources
 from runtime.services.audit import AuditTrail
-from runtime.services.kube import FUNCTION_LABEL, FunctionService, function_services, list_nodes
+from runtime.services.kube import (
+    FUNCTION_LABEL,
+    FunctionService,
+    function_namespaces,
+    function_services,
+    list_nodes,
+)
 from runtime.services.warming_budget import BudgetMetrics
-from runtime.services.warming_policy import GateDecision, LivePredictiveGate
+from runtime.services.warming_policy import UNKNOWN_DURATION_MS, GateDecision, LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
 from runtime.store.functions import average_durations
 from runtime.store.schema import AuditOutcome, Function
-from runtime.warming.pool import pool_size
+from runtime.warming.pool import clamp_pool
 
 log = logging.getLogger(__name__)
 
 ACTOR = "warming"
-UNKNOWN_DURATION_MS = 1000.0
-"""Used until a function's duration is reported: half of all functions average under 1 s (ATC'20)."""
 UNKNOWN_MEMORY_MB = 128.0
 """Used until a function's memory is reported: Knative's common 128 MiB request."""
 
@@ -94,7 +105,8 @@ def decide_pools(
 
     Where the predictive policy decided (`gate`), it alone says whether the function is warm: loaded in
     this minute or the next one it decides (it is asked again every pass, at most a minute apart, so no keep-alive is
-    set); elsewhere the forecast does. Either way the forecast sizes the pool.
+    set); elsewhere the forecast does. The policy's trailing-cost pool sizes what it warms, the forecast
+    the rest.
     """
     forecasts = list(inputs.forecasts)
     gate = gate or {}
@@ -122,8 +134,11 @@ def decide_pools(
     warm = np.where(gated, loaded, worth[:, :lookahead].any(axis=1) & ~stale)
     last_worth = np.where(worth.any(axis=1), worth.shape[1] - np.argmax(worth[:, ::-1], axis=1), 0)
     keep_alive_min = np.where(stale | gated, 0, np.minimum(last_worth, warming.keep_alive.max_minutes))
-    pools = pool_size(concurrency, warming, warm=warm)
-    capped = np.ceil(concurrency * warming.prewarm_buffer) > warming.max_warm_pool
+    # Where the policy decided, its trailing-cost pool sizes (what `isf simulate` scores as predictive-pool).
+    trailing = np.array([gate[i].pool if i in gate else 0 for i in ids], dtype=np.int64)
+    sized = np.where(gated, trailing, np.ceil(concurrency * warming.prewarm_buffer).astype(np.int64))
+    pools = clamp_pool(sized, warming, warm=warm)
+    capped = sized > warming.max_warm_pool
 
     decisions = []
     for row, function_id in enumerate(ids):
@@ -135,10 +150,8 @@ def decide_pools(
             )
             if not warm[row]:
                 reason += "idling costs more than a cold start"
-            elif stale[row]:
-                reason += "worth a warm instance; no current forecast to size the pool"
             else:
-                reason += f"worth a warm instance, peak concurrency {concurrency[row]:.3g}"
+                reason += f"worth a warm instance; pool sized by the {decided.pool_rule} rule"
         elif stale[row]:
             reason = "forecast is stale: holding the minimum pool"
         elif not warm[row]:
@@ -229,25 +242,21 @@ class WarmingController:
     def __init__(
         self,
         engine: Engine,
-        hot_state: HotState,
         kube: client.ApiClient | None,
         settings: RuntimeSettings,
         registry: CollectorRegistry,
         *,
         clock: Clock = utc_now,
         function_label: str = FUNCTION_LABEL,
-        resync_every: int = 10,
     ) -> None:
-        self._engine, self._hot_state, self._kube = engine, hot_state, kube
+        self._engine, self._kube = engine, kube
         self._settings, self._clock, self._label = settings, clock, function_label
-        self._resync_every = resync_every
         self._actuator = (
             None if kube is None else KnativeActuator(client.CustomObjectsApi(kube), dry_run=settings.warming.dry_run)
         )
         self._gate = LivePredictiveGate(settings) if settings.warming.predictive_gate else None
         self._recorded: dict[str, tuple[int, int]] | None = None
-        self._applied: dict[str, WarmTarget] = {}
-        self._passes = 0
+        self._dry_run_audited: dict[str, WarmTarget] = {}  # dry-run changes nothing: audit each target once
         self._target = metrics.WARM_POOL_TARGET.gauge(registry)
         self._size = metrics.WARM_POOL_SIZE.gauge(registry)
         self._budget_metrics = BudgetMetrics(registry)
@@ -256,46 +265,52 @@ class WarmingController:
         now = self._clock()
         services: dict[str, FunctionService] = {}
         capacity: dict[Tier, Resources] = {}
+        serving: ServingRevisions = {}
         if self._kube is not None:
-            services = function_services(self._kube, self._label)
+            namespaces = function_namespaces()
+            services = function_services(self._kube, self._label, namespaces)
             capacity = tier_capacities(list_nodes(self._kube))
+            if self._actuator is not None:
+                serving = self._actuator.serving_revisions(self._label, namespaces)
         inputs = read_inputs(self._engine)
         gate = None
         if self._gate is not None:
-            gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB))
+            gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB),
+                                     lambda i: inputs.duration_ms.get(i, UNKNOWN_DURATION_MS))
         decisions = fit_to_tiers(decide_pools(inputs, self._settings, now, gate), services, capacity)
         if self._gate is not None:
             self._budget_metrics.update(self._gate.budget)
 
         changed = self._record_changes(decisions)
-        self._hot_state.put_decisions(
-            {d.function_id: {"function_id": d.function_id, "decided_at": d.decided_at.isoformat(),
-                             "pool_size": d.pool_size, "keep_alive_s": d.keep_alive_s,
-                             "predicted_concurrency": d.predicted_concurrency, "reason": d.reason}
-             for d in decisions},
-            ttl_s=max(10 * self._settings.warming.interval, 600),
-        )
         for decision in decisions:
             self._target.labels(decision.function_id).set(decision.pool_size)
 
-        resync = self._passes % self._resync_every == 0
-        self._passes += 1
+        # Only the Revisions whose annotations differ from the target get a request: an unchanged pool
+        # costs none, and one changed behind the service's back is repaired on this pass.
         actuated = failed = 0
         trail = AuditTrail(ACTOR)
         targets = warm_targets(decisions, services, capacity) if self._actuator is not None else {}
+        dry_run = self._settings.warming.dry_run
         for decision in decisions:
             service, target = services.get(decision.function_id), targets.get(decision.function_id)
             if service is None or target is None or self._actuator is None:
                 continue
-            if not resync and self._applied.get(decision.function_id) == target:
+            listed = serving.get((service.namespace, service.name), [])
+            revisions = [r for r in listed if warm_patch(r, target) is not None]
+            if not revisions:
+                if listed and not dry_run:  # already there
+                    self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
+                continue
+            if dry_run and self._dry_run_audited.get(decision.function_id) == target:
                 continue
             with trail.attempt("set-warm-pool", f"Service {service.target}", now) as attempt:
-                attempt.record(self._actuator.apply_warm(target), detail=decision.reason)
+                attempt.record(self._actuator.apply_warm(target, revisions), detail=decision.reason)
             if attempt.outcome is AuditOutcome.FAILED:
                 failed += 1
                 continue
             actuated += 1
-            self._applied[decision.function_id] = target
+            if dry_run:
+                self._dry_run_audited[decision.function_id] = target
             if attempt.outcome is AuditOutcome.APPLIED:
                 self._size.labels(decision.function_id, (service.tier or "unknown")).set(target.min_scale)
         trail.flush(self._engine)

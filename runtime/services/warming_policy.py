@@ -15,7 +15,17 @@ warm when the copy loads it in the current minute, or in the next one when no la
 before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
 :00, with the same data, keeps it and leaves the minute after to the next pass). `isf simulate`
 scores this one-minute-behind policy as `predictive-deployed`; `isf loop` measures it on the
-simulated cluster.
+simulated cluster. The policy's budget books, for each stored minute, what was warm in it as
+`predictive-deployed` books it (the decision made a minute behind, plus the pod Knative keeps after
+an invoked minute), not the policy's own up-to-date decision, which would under-count its spend and
+drift from `predictive-deployed` once the budget moves the price (12 % over the bundled day).
+
+Pools are sized by the same code `isf simulate` scores as `predictive-pool`
+(`runtime.warming.instance_pool.TrailingCostPool`): fed the same stored minutes, it follows per
+function whichever sizing rule (hold-10, trailing peaks and quantiles of needed instances, the
+forecast) has cost least lately, with the live policy's decisions as its `forecast` rule's gate.
+Which functions are warm stays the policy's alone: a function it leaves cold gets no instance, one
+it warms gets the pool's size, at least one.
 
 A function that appears is added with no history, as if it had been tracked all along and never
 invoked. When no invocation has been stored for `warming.stale_after_minutes`, an ingest outage
@@ -37,12 +47,16 @@ from runtime.store.invocations import invocation_matrix
 from runtime.store.schema import Invocation
 from runtime.warming.budget import BudgetController
 from runtime.warming.deployed import decide_ahead
-from runtime.warming.policy import AppProfile
+from runtime.warming.instance_pool import TrailingCostPool
+from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
+from runtime.warming.pool import make_predictive_pool
 from runtime.warming.predictive import PredictiveWarming, make_predictive_policy
 
 _MINUTE = timedelta(minutes=1)
 _READ_MINUTES = 60
 """Stored minutes read per query while catching up: bounds the rows held in memory at once."""
+UNKNOWN_DURATION_MS = 1000.0
+"""Used until a function's duration is reported: half of all functions average under 1 s (ATC'20)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,10 @@ class GateDecision:
     probability_next: float
     covers_next: bool = True
     """Whether this pass decides the next minute (no later pass comes before it begins)."""
+    pool: int = 0
+    """Warm instances the trailing-cost pool sizes (`TrailingCostPool`), from the minutes stored so far."""
+    pool_rule: str = ""
+    """The sizing rule it follows for this function now (e.g. `max-5`, `q0.8-30`, `forecast`)."""
 
     @property
     def loaded(self) -> bool:
@@ -62,12 +80,38 @@ class GateDecision:
         return self.loaded_now or (self.covers_next and self.loaded_next)
 
 
+def _grown(values: np.ndarray, size: int) -> np.ndarray:
+    """`values` for the first apps, zeros (False) for the ones added since."""
+    return np.concatenate([values, np.zeros(size - values.size, dtype=values.dtype)])
+
+
+class _Decided(WarmingPolicy):
+    """The live policy's latest decisions, as the gate of the pool's `forecast` rule (it only reads them)."""
+
+    name = "live-predictive"
+
+    def __init__(self) -> None:
+        self.loaded: Mask = np.zeros(0, dtype=np.bool_)
+
+    def reset(self, profile: AppProfile, future: Counts | None = None) -> None:
+        del future
+        self.loaded = np.zeros(profile.n_apps, dtype=np.bool_)
+
+    def loaded_next(self) -> Mask:
+        return self.loaded
+
+    def observe(self, counts: Counts) -> None:
+        del counts  # the policy observes the minutes itself
+
+
 class LivePredictiveGate:
-    """Advances the predictive policy minute by minute from the stored invocations."""
+    """Advances the predictive policy and its pool sizing minute by minute from the stored invocations."""
 
     def __init__(self, settings: RuntimeSettings) -> None:
         self._settings = settings
         self._policy: PredictiveWarming | None = None
+        self._decided = _Decided()
+        self._pool: TrailingCostPool | None = None
         self._index: dict[str, int] = {}
         self._next: datetime | None = None  # the first minute the policy has not yet observed
 
@@ -82,9 +126,11 @@ class LivePredictiveGate:
         return self._next
 
     def decide(
-        self, engine: Engine, now: datetime, memory_mb: Callable[[str], float]
+        self, engine: Engine, now: datetime, memory_mb: Callable[[str], float],
+        duration_ms: Callable[[str], float] = lambda _: UNKNOWN_DURATION_MS,
     ) -> dict[str, GateDecision] | None:
-        """Each known function's decision for the minute `now` falls in and the next; None while ingest is stale."""
+        """Each known function's decision for the minute `now` falls in and the next, and its pool size; None
+        while ingest is stale."""
         current = now.replace(second=0, microsecond=0)
         warming = self._settings.warming
         with engine.connect() as connection:
@@ -94,7 +140,7 @@ class LivePredictiveGate:
         settled = min(newest + _MINUTE, current)  # minutes before this one are stored
         if self._next is None or settled - self._next > warming.replay_minutes * _MINUTE:
             self._restart(settled - warming.replay_minutes * _MINUTE)
-        policy = self._observe_until(engine, settled, memory_mb)
+        policy, pool = self._observe_until(engine, settled, memory_mb, duration_ms)
         policy.set_memory(np.array([memory_mb(i) for i in self._index]))
 
         assert self._next is not None
@@ -102,38 +148,63 @@ class LivePredictiveGate:
         (loaded_now, p_now), (loaded_next, p_next) = decide_ahead(policy, unseen, 2)
         # The next pass runs `interval` from now: if that is before the next minute, it decides that minute.
         covers_next = (now - current).total_seconds() + warming.interval >= 60
+        # Sized from the minutes stored so far; its `forecast` rule is gated by this pass's decisions.
+        pool.set_durations(np.array([duration_ms(i) for i in self._index], dtype=np.float64))
+        self._decided.loaded = loaded_now | (loaded_next & covers_next)
+        pools, rules = pool.warm_next(), pool.chosen()
         return {
             function_id: GateDecision(
-                bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row]), covers_next
+                bool(loaded_now[row]), bool(loaded_next[row]), float(p_now[row]), float(p_next[row]), covers_next,
+                int(pools[row]), pool.rule_names[rules[row]],
             )
             for function_id, row in self._index.items()
         }
 
-    def _observe_until(self, engine: Engine, end: datetime, memory_mb: Callable[[str], float]) -> PredictiveWarming:
-        """Feed the policy every stored minute from the first unobserved one up to `end` (exclusive)."""
-        assert self._policy is not None and self._next is not None
+    def _observe_until(
+        self, engine: Engine, end: datetime, memory_mb: Callable[[str], float], duration_ms: Callable[[str], float]
+    ) -> tuple[PredictiveWarming, TrailingCostPool]:
+        """Feed the policy and the pool every stored minute from the first unobserved one up to `end` (exclusive),
+        as `isf simulate` drives `predictive-pool`: the decision for a minute, then its counts."""
+        assert self._policy is not None and self._pool is not None and self._next is not None
         while self._next < end:
             minutes = min(_READ_MINUTES, int((end - self._next) / _MINUTE))
             ids, counts = invocation_matrix(engine, self._next, minutes, invoked_only=True)
-            self._add([i for i in ids if i not in self._index], memory_mb)
+            self._add([i for i in ids if i not in self._index], memory_mb, duration_ms)
             rows = np.array([self._index[i] for i in ids], dtype=np.int64)
             for column in range(minutes):
                 minute = np.zeros(len(self._index), dtype=np.int64)
                 minute[rows] = counts[:, column]
-                self._policy.probability_next()  # what it would have decided becomes its calibration data
-                self._policy.observe(minute)
+                # The budget books what was warm in this minute, as `predictive-deployed` does: the decision
+                # made a minute behind (this minute's predecessor unseen), plus the pod Knative keeps after an
+                # invoked minute; the policy's own up-to-date decision would book less than it spent.
+                warm = _grown(self._warm_ahead, minute.size) | (_grown(self._last_minute, minute.size) > 0)
+                [(self._warm_ahead, _)] = decide_ahead(self._policy, 1, 1)  # the minute after this one
+                # What it would have decided becomes its calibration data (decide_next asks probability_next),
+                # and gates the pool's `forecast` rule for that minute.
+                self._decided.loaded = self._policy.decide_next()[0]
+                self._pool.warm_next()
+                self._policy.observe(minute, loaded=warm)
+                self._pool.observe(minute)
+                self._last_minute = minute
             self._next += minutes * _MINUTE
-        return self._policy
+        return self._policy, self._pool
 
     def _restart(self, start: datetime) -> None:
+        empty = AppProfile(memory_mb=np.zeros(0), duration_ms=np.zeros(0))
         self._policy = make_predictive_policy(self._settings)
-        self._policy.reset(AppProfile(memory_mb=np.zeros(0), duration_ms=np.zeros(0)))
+        self._policy.reset(empty)
+        self._pool = make_predictive_pool(self._settings, gate=self._decided)
+        self._pool.reset(empty)
+        self._warm_ahead: Mask = np.zeros(0, dtype=np.bool_)  # decided a minute behind for the next minute fed
+        self._last_minute: Counts = np.zeros(0, dtype=np.int64)
         self._index = {}
         self._next = start.replace(minute=0)  # refits every `refit_every_minutes` land where the simulator's do
 
-    def _add(self, new_ids: list[str], memory_mb: Callable[[str], float]) -> None:
+    def _add(self, new_ids: list[str], memory_mb: Callable[[str], float], duration_ms: Callable[[str], float]) -> None:
         if not new_ids:
             return
-        assert self._policy is not None
+        assert self._policy is not None and self._pool is not None
         self._policy.add_apps(np.array([memory_mb(i) for i in new_ids], dtype=np.float64))
+        self._pool.add_apps(np.array([duration_ms(i) for i in new_ids], dtype=np.float64))
+        self._decided.loaded = np.concatenate([self._decided.loaded, np.zeros(len(new_ids), dtype=np.bool_)])
         self._index.update({function_id: len(self._index) + k for k, function_id in enumerate(new_ids)})

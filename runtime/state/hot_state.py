@@ -1,4 +1,4 @@
-"""Hot state in Redis (latest forecasts, decisions, rate-limit counters) that degrades instead of failing.
+"""Hot state in Redis (latest forecasts, rate-limit counters) that degrades instead of failing.
 
 Every operation returns a fallback (None / "allowed") when Redis is unreachable, flips the
 `isf_redis_up` gauge to 0 and stops calling Redis for `retry_after_s`, so callers read PostgreSQL
@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 class HotState:
-    """Latest forecasts and decisions, plus fixed-window rate limits, under one key prefix."""
+    """Latest forecasts plus fixed-window rate limits, under one key prefix."""
 
     def __init__(
         self,
@@ -97,14 +97,6 @@ class HotState:
     def get_forecast(self, function_id: str) -> dict[str, Any] | None:
         """A cached forecast, or None (not cached, or Redis unavailable)."""
         return self._get("forecast", function_id)
-
-    def put_decisions(self, decisions: Mapping[str, Mapping[str, Any]], ttl_s: int = 3600) -> bool:
-        """Cache each function's latest warm-pool decision."""
-        return self._put_many("decision", decisions, ttl_s)
-
-    def get_decision(self, function_id: str) -> dict[str, Any] | None:
-        """A cached decision, or None."""
-        return self._get("decision", function_id)
 
     def _put_many(self, kind: str, documents: Mapping[str, Mapping[str, Any]], ttl_s: int) -> bool:
         def write(client: RedisClient) -> bool:

@@ -58,6 +58,13 @@ def list_functions(engine: Engine, *, limit: int = 100, offset: int = 0) -> tupl
         return total, [_info(row) for row in rows]
 
 
+def function_tiers(engine: Engine) -> dict[str, Tier]:
+    """Every placed function's current tier (what the placement service last recorded)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Function.id, Function.tier).where(Function.tier.is_not(None)))
+        return {function_id: tier for function_id, tier in rows if tier is not None}
+
+
 def get_function(engine: Engine, function_id: str) -> FunctionInfo | None:
     """One function, or None if it was never seen."""
     with Session(engine) as session:

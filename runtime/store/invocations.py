@@ -29,6 +29,8 @@ class InvocationRecord:
     minute: datetime
     count: int
     duration_ms_avg: float | None = None
+    cold_starts: int | None = None
+    """Measured cold starts of the minute (runtime/ingest/prometheus_collector.py); None: not measured."""
 
 
 def ensure_functions(connection: Connection, function_ids: Iterable[str]) -> None:
@@ -72,13 +74,15 @@ def _insert_on_conflict(connection: Connection, source: str, records: Iterable[I
             "source": source,
             "count": record.count,
             "duration_ms_avg": record.duration_ms_avg,
+            "cold_starts": record.cold_starts,
         }
         for record in records
     ]
     statement = insert_for(connection, Invocation)
     statement = statement.on_conflict_do_update(
         index_elements=["function_id", "minute", "source"],
-        set_={"count": statement.excluded.count, "duration_ms_avg": statement.excluded.duration_ms_avg},
+        set_={"count": statement.excluded.count, "duration_ms_avg": statement.excluded.duration_ms_avg,
+              "cold_starts": statement.excluded.cold_starts},
     )
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         connection.execute(statement, rows[start : start + _ROWS_PER_STATEMENT])
@@ -89,16 +93,20 @@ def _copy_then_merge(connection: Connection, source: str, records: Iterable[Invo
     # throughput of multi-row INSERTs, and still a single transaction (all or nothing).
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS invocations_staging "
-        "(function_id varchar(255), minute timestamptz, count bigint, duration_ms_avg double precision) "
+        "(function_id varchar(255), minute timestamptz, count bigint, duration_ms_avg double precision, "
+        "cold_starts integer) "
         "ON COMMIT DELETE ROWS"
     )
-    statement = "COPY invocations_staging (function_id, minute, count, duration_ms_avg) FROM STDIN (FORMAT BINARY)"
+    statement = (
+        "COPY invocations_staging (function_id, minute, count, duration_ms_avg, cold_starts) FROM STDIN (FORMAT BINARY)"
+    )
     try:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor, cursor.copy(statement) as copy:
-            copy.set_types(["varchar", "timestamptz", "int8", "float8"])
+            copy.set_types(["varchar", "timestamptz", "int8", "float8", "int4"])
             for record in records:
-                copy.write_row((record.function_id, to_utc(record.minute), record.count, record.duration_ms_avg))
+                copy.write_row((record.function_id, to_utc(record.minute), record.count, record.duration_ms_avg,
+                                record.cold_starts))
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # Same exception type as every other statement, so callers handle one kind of outage.
         raise OperationalError(statement, None, error) from error
@@ -107,11 +115,12 @@ def _copy_then_merge(connection: Connection, source: str, records: Iterable[Invo
         "ORDER BY function_id ON CONFLICT DO NOTHING"
     )
     connection.exec_driver_sql(
-        "INSERT INTO invocations (function_id, minute, source, count, duration_ms_avg) "
-        "SELECT function_id, minute, %(source)s, count, duration_ms_avg FROM invocations_staging "
+        "INSERT INTO invocations (function_id, minute, source, count, duration_ms_avg, cold_starts) "
+        "SELECT function_id, minute, %(source)s, count, duration_ms_avg, cold_starts FROM invocations_staging "
         "ORDER BY function_id, minute "  # the lock order every writer shares
         "ON CONFLICT (function_id, minute, source) "
-        "DO UPDATE SET count = excluded.count, duration_ms_avg = excluded.duration_ms_avg",
+        "DO UPDATE SET count = excluded.count, duration_ms_avg = excluded.duration_ms_avg, "
+        "cold_starts = excluded.cold_starts",
         {"source": source},
     )
 
@@ -124,6 +133,7 @@ class StoredInvocation:
     source: str
     count: int
     duration_ms_avg: float | None
+    cold_starts: int | None = None
 
 
 def invocations_between(
@@ -131,7 +141,8 @@ def invocations_between(
 ) -> list[StoredInvocation]:
     """A function's stored minutes in [start, end), oldest first, optionally from one source."""
     query = (
-        select(Invocation.minute, Invocation.source, Invocation.count, Invocation.duration_ms_avg)
+        select(Invocation.minute, Invocation.source, Invocation.count, Invocation.duration_ms_avg,
+               Invocation.cold_starts)
         .where(Invocation.function_id == function_id, Invocation.minute >= start, Invocation.minute < end)
         .order_by(Invocation.minute, Invocation.source)
     )

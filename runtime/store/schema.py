@@ -113,6 +113,8 @@ class Invocation(Base):
     source: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(BigInteger)
     duration_ms_avg: Mapped[float | None] = mapped_column(Float)
+    # Measured cold starts (0 or 1 a minute, runtime/ingest/prometheus_collector.py); NULL: not measured.
+    cold_starts: Mapped[int | None] = mapped_column(Integer)
 
 
 # The guide's index: a function's most recent minutes first.

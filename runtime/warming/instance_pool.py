@@ -90,6 +90,22 @@ class TrailingCostPool(PoolPolicy):
         self._asked = rules
         return rules[np.arange(rules.shape[0]), self.chosen()]
 
+    def add_apps(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        """More apps, never invoked so far: every rule holds 0 for them and their costs start at 0."""
+        n = len(duration_ms)
+        self._duration_ms = np.concatenate([self._duration_ms, duration_ms])
+        self._recent = np.vstack([self._recent, np.zeros((n, self._recent.shape[1]), dtype=np.int64)])
+        self._last_invoked = np.concatenate([self._last_invoked, np.full(n, _NEVER, dtype=np.int64)])
+        self._held = np.concatenate([self._held, np.zeros(n, dtype=np.int64)])
+        self._cold = np.vstack([self._cold, np.zeros((n, len(self.rule_names)))])
+        self._idle = np.vstack([self._idle, np.zeros((n, len(self.rule_names)))])
+        self._asked = None
+        self.forecast_pool.add_apps(duration_ms)
+
+    def set_durations(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        self._duration_ms = np.asarray(duration_ms, dtype=np.float64)
+        self.forecast_pool.set_durations(self._duration_ms)
+
     def observe(self, counts: Counts) -> None:
         needed = needed_instances(np.asarray(counts)[:, None], self._duration_ms)[:, 0]
         if self._asked is not None:

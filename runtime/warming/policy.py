@@ -68,6 +68,14 @@ class PoolPolicy(ABC):
     def observe(self, counts: Counts) -> None:
         """Reveal the invocation counts (one per app) of the minute that just ended."""
 
+    def add_apps(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        """Start deciding for more apps (one per entry, never invoked so far): what a live service needs."""
+        raise NotImplementedError(f"{self.name} cannot add apps mid-replay")
+
+    def set_durations(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        """Each app's average duration (ms), as it is learnt: it turns counts into needed instances."""
+        raise NotImplementedError(f"{self.name} keeps the durations it was reset with")
+
 
 def needed_instances(counts: npt.NDArray[np.int64], duration_ms: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Instances each minute needs: ceil(count x duration / 60 s), at least one when invoked."""

@@ -27,9 +27,15 @@ def pool_size(
 ) -> Counts:
     """ceil(concurrency x prewarm_buffer) per app, at least 1 where `warm`, clamped to the pool bounds."""
     sized = np.ceil(np.asarray(concurrency, dtype=np.float64) * settings.prewarm_buffer).astype(np.int64)
+    return clamp_pool(sized, settings, warm=warm)
+
+
+def clamp_pool(sized: npt.ArrayLike, settings: WarmingSettings, *, warm: npt.NDArray[np.bool_] | None = None) -> Counts:
+    """Instances per app, at least 1 where `warm` (0 where not), clamped to [min_warm_pool, max_warm_pool]."""
+    pools = np.asarray(sized, dtype=np.int64)
     if warm is not None:
-        sized = np.where(warm, np.maximum(sized, 1), 0)
-    return np.clip(sized, settings.min_warm_pool, settings.max_warm_pool)
+        pools = np.where(warm, np.maximum(pools, 1), 0)
+    return np.clip(pools, settings.min_warm_pool, settings.max_warm_pool)
 
 
 class PredictivePool(PoolPolicy):
@@ -72,16 +78,27 @@ class PredictivePool(PoolPolicy):
             self.forecaster.fit(minute)
             self._fitted = True
 
+    def add_apps(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        """More apps for the forecaster; the gate is the caller's to extend (the warming service shares its own)."""
+        self._duration_ms = np.concatenate([self._duration_ms, duration_ms])
+        if self._fitted:
+            self.forecaster.add_functions(len(duration_ms))
 
-def make_forecast_pool(settings: RuntimeSettings | None = None) -> PredictivePool:
-    """`forecast-pool`: predictive gate, pool sized from a 15-minute moving-average forecast."""
+    def set_durations(self, duration_ms: npt.NDArray[np.float64]) -> None:
+        self._duration_ms = np.asarray(duration_ms, dtype=np.float64)
+
+
+def make_forecast_pool(settings: RuntimeSettings | None = None, gate: WarmingPolicy | None = None) -> PredictivePool:
+    """`forecast-pool`: the predictive gate (or `gate`), pool sized from a 15-minute moving-average forecast."""
     settings = settings or RuntimeSettings()
-    return PredictivePool(
-        make_predictive_policy(settings), MovingAverageForecaster(window=15), settings.warming, name="forecast-pool"
-    )
+    return PredictivePool(gate or make_predictive_policy(settings), MovingAverageForecaster(window=15),
+                          settings.warming, name="forecast-pool")
 
 
-def make_predictive_pool(settings: RuntimeSettings | None = None) -> TrailingCostPool:
-    """`predictive-pool`: per app, the sizing rule with the lowest trailing cost, `forecast-pool` among them."""
+def make_predictive_pool(settings: RuntimeSettings | None = None, gate: WarmingPolicy | None = None) -> TrailingCostPool:
+    """`predictive-pool`: per app, the sizing rule with the lowest trailing cost, `forecast-pool` among them.
+
+    `gate` decides which apps the `forecast` rule warms (default: a predictive policy of its own); the
+    warming service passes the decisions of the policy it already keeps live (`services.warming_policy`)."""
     settings = settings or RuntimeSettings()
-    return TrailingCostPool(make_forecast_pool(settings), settings.warming.pool)
+    return TrailingCostPool(make_forecast_pool(settings, gate), settings.warming.pool)

@@ -21,7 +21,13 @@ from components.workloads import workload_manifests
 from components.workloads.batch import cron_job, job
 from runtime.actuation.patches import KnativeActuator, PlacementTarget, WarmTarget
 from runtime.contract import environment
-from runtime.contract.kubernetes import KNATIVE_GROUP
+from runtime.contract.kubernetes import (
+    FUNCTION_LABEL,
+    KNATIVE_GROUP,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    SERVICE_LABEL,
+)
 
 ARGS = ControlPlaneArgs(namespace="isf-system", function_namespaces=["functions", "team-a"])
 RBAC = "rbac.authorization.k8s.io/v1"
@@ -99,8 +105,7 @@ def test_the_grace_period_covers_the_request_drain_plus_the_longest_loop_stop() 
 
 
 def test_warming_may_read_knative_and_patch_revisions_only_in_the_function_namespaces() -> None:
-    expected = {(KNATIVE_GROUP, "services", ("list",), ()), (KNATIVE_GROUP, "routes", ("get",), ()),
-                (KNATIVE_GROUP, "revisions", ("get", "patch"), ())}
+    expected = {(KNATIVE_GROUP, "services", ("list",), ()), (KNATIVE_GROUP, "revisions", ("list", "patch"), ())}
     for namespace in ("functions", "team-a"):
         assert _rules("Role", "isf-warming", namespace) == expected
     assert _rules("ClusterRole", "isf-warming") == {("", "nodes", ("list",), ())}
@@ -135,9 +140,17 @@ class _RecordingCustomObjects:
 
     def get_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str) -> Any:
         self.calls.add((plural, "get"))
-        if plural == "routes":
-            return {"status": {"traffic": [{"revisionName": "f-00001", "percent": 100}]}}
         return {"metadata": {"annotations": {}}, "spec": {"template": {"spec": {"nodeSelector": {"tier": "edge"}}}}}
+
+    def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, *,
+                                      label_selector: str = "") -> Any:
+        self.calls.add((plural, "list"))
+        labels = {SERVICE_LABEL: "f", FUNCTION_LABEL: "f", ROUTING_STATE_LABEL: ROUTING_STATE_ACTIVE}
+        return {"items": [{"metadata": {"name": "f-00001", "namespace": namespace, "labels": labels,
+                                        "annotations": {}}}]}
+
+    def list_cluster_custom_object(self, group: str, version: str, plural: str, *, label_selector: str = "") -> Any:
+        raise AssertionError("the deployed controllers hold Roles per function namespace: no cluster-wide list")
 
     def patch_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str,
                                        body: Any, *, field_manager: str | None = None) -> Any:
@@ -151,7 +164,9 @@ def _granted(role: ServiceRole) -> set[tuple[str, str]]:
 
 def test_the_granted_knative_verbs_are_exactly_what_the_actuator_calls_plus_the_list() -> None:
     warming, placement = _RecordingCustomObjects(), _RecordingCustomObjects()
-    KnativeActuator(warming).apply_warm(WarmTarget("functions", "f", min_scale=2))
+    actuator = KnativeActuator(warming)
+    [(_, revisions)] = actuator.serving_revisions(FUNCTION_LABEL, ["functions"]).items()
+    actuator.apply_warm(WarmTarget("functions", "f", min_scale=2), revisions)
     KnativeActuator(placement).apply_placement(PlacementTarget("functions", "f", {"tier": "cloud"}))
     # function_services lists the labelled Services of each function namespace (runtime/services/kube.py).
     assert _granted(ServiceRole.WARMING) == warming.calls | {("services", "list")}

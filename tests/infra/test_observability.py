@@ -74,8 +74,10 @@ def all_queries() -> list[str]:
 
 
 def test_the_guides_six_dashboards_exist() -> None:
+    # ... and the eBPF monitor's, deployed only with it (tests/infra/test_ebpf_monitor.py)
     assert {d.title for d in DASHBOARDS} == {"Cold Start Analytics", "Prediction Accuracy", "Placement Optimization",
-                                            "Cost Analysis", "Resource Utilization", "System Health"}
+                                            "Cost Analysis", "Resource Utilization", "System Health",
+                                            "Function Latency (eBPF)"}
 
 
 def test_dashboards_only_query_metrics_the_runtime_exports() -> None:

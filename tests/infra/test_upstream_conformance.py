@@ -32,6 +32,9 @@ PASS_THROUGH = {
     "jaeger": frozenset({"jaeger.podSecurityContext"}),
     # "extraArgs -- Additional container arguments" (cluster-autoscaler values.yaml): flags, one per key.
     "cluster-autoscaler": frozenset({"extraArgs"}),
+    # templates/configmap.yaml: `toYaml .Values.config.data` is Beyla's own configuration file, checked against
+    # Beyla's config schema in test_ebpf_monitor.
+    "beyla": frozenset({"config.data"}),
 }
 # Keys a chart's templates read that its values.yaml only shows commented out.
 TEMPLATE_ONLY = {

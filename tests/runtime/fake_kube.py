@@ -73,6 +73,7 @@ class FakeKube:
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Any]] = {}
         self.requests: list[Request] = []
+        self.failing: set[str] = set()  # paths whose writes answer 500, to test how failures are handled
         self._version = 0
         self._lock = threading.Lock()
         fake = self
@@ -147,7 +148,7 @@ class FakeKube:
                     return 200, self.objects[path]
                 items = [o for p, o in sorted(self.objects.items()) if _in_collection(p, path)]
                 items = [o for o in items if _matches(o, parse_qs(request.query).get("labelSelector", [""])[0])]
-                if items or path.endswith(("/nodes", "/leases")):
+                if items or path.endswith(("/nodes", "/leases", "/revisions")):
                     return 200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
                 return 404, _status(404, "NotFound", f"{path} not found")
             if request.method == "POST":
@@ -158,6 +159,8 @@ class FakeKube:
                 return 201, self._store(target, body)
             if path not in self.objects:
                 return 404, _status(404, "NotFound", f"{path} not found")
+            if path in self.failing:
+                return 500, _status(500, "InternalError", f"{path}: the test made this write fail")
             current = self.objects[path]
             if request.method == "PUT":
                 sent = body.get("metadata", {}).get("resourceVersion")

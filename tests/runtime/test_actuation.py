@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qs
 
 import pytest
 from kubernetes import client
@@ -11,10 +12,17 @@ from runtime.actuation.patches import (
     MAX_SCALE,
     MIN_SCALE,
     SCALE_DOWN_DELAY,
+    Actuation,
     KnativeActuator,
     PlacementTarget,
     WarmTarget,
-    serving_revisions,
+)
+from runtime.contract.kubernetes import (
+    FUNCTION_LABEL,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    ROUTING_STATE_RESERVE,
+    SERVICE_LABEL,
 )
 from tests.runtime.fake_kube import FakeKube
 
@@ -22,26 +30,23 @@ NS = "functions"
 BASE = f"/apis/serving.knative.dev/v1/namespaces/{NS}"
 
 
-def _route(traffic: list[dict[str, object]]) -> dict[str, object]:
-    return {"apiVersion": "serving.knative.dev/v1", "kind": "Route", "metadata": {"name": "hello"},
-            "status": {"traffic": traffic}}
-
-
-def _revision(name: str, annotations: dict[str, str] | None = None) -> dict[str, object]:
+def _revision(name: str, state: str, *, function: str | None = "hello") -> dict[str, object]:
+    """A Revision as Knative labels it: its Service, its routing state, and its template's labels."""
+    labels = {SERVICE_LABEL: "hello", ROUTING_STATE_LABEL: state}
+    if function is not None:
+        labels[FUNCTION_LABEL] = function
     return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": name, "annotations": annotations or {}}}
+            "metadata": {"name": name, "namespace": NS, "annotations": {}, "labels": labels}}
 
 
 @pytest.fixture
 def kube() -> Iterator[FakeKube]:
     with FakeKube() as fake:
-        fake.put(f"{BASE}/routes/hello", _route([
-            {"revisionName": "hello-00002", "percent": 90, "latestRevision": True},
-            {"revisionName": "hello-00001", "percent": 10},
-            {"revisionName": "hello-00000", "percent": 0},
-        ]))
-        for name in ("hello-00000", "hello-00001", "hello-00002"):
-            fake.put(f"{BASE}/revisions/{name}", _revision(name))
+        # A traffic split (90/10) keeps two Revisions active; the first one no Route references any more.
+        fake.put(f"{BASE}/revisions/hello-00000", _revision("hello-00000", ROUTING_STATE_RESERVE))
+        fake.put(f"{BASE}/revisions/hello-00001", _revision("hello-00001", ROUTING_STATE_ACTIVE))
+        fake.put(f"{BASE}/revisions/hello-00002", _revision("hello-00002", ROUTING_STATE_ACTIVE))
+        fake.put(f"{BASE}/revisions/other-00001", _revision("other-00001", ROUTING_STATE_ACTIVE, function=None))
         fake.put(f"{BASE}/services/hello", {
             "apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "hello"},
             "spec": {"template": {"spec": {"nodeSelector": {"tier": "cloud", "zone": "a"},
@@ -53,8 +58,25 @@ def _actuator(kube: FakeKube, dry_run: bool = False) -> KnativeActuator:
     return KnativeActuator(client.CustomObjectsApi(kube.api_client()), dry_run=dry_run)
 
 
+def _apply(kube: FakeKube, target: WarmTarget, *, dry_run: bool = False) -> list[Actuation]:
+    """One pass's worth: list the serving Revisions once, then bring the Service's to `target`."""
+    actuator = _actuator(kube, dry_run)
+    serving = actuator.serving_revisions(FUNCTION_LABEL, [NS])
+    return list(actuator.apply_warm(target, serving.get((NS, target.service), [])))
+
+
+def test_the_serving_revisions_are_listed_once_with_the_function_and_routing_state_labels(kube: FakeKube) -> None:
+    serving = _actuator(kube).serving_revisions(FUNCTION_LABEL, [NS])
+
+    assert {key: sorted(r["metadata"]["name"] for r in revisions) for key, revisions in serving.items()} == {
+        (NS, "hello"): ["hello-00001", "hello-00002"]}
+    [listed] = kube.requests
+    assert (listed.method, listed.path) == ("GET", f"{BASE}/revisions")
+    assert parse_qs(listed.query)["labelSelector"] == [f"{FUNCTION_LABEL},{ROUTING_STATE_LABEL}={ROUTING_STATE_ACTIVE}"]
+
+
 def test_warm_pool_is_patched_onto_every_revision_the_route_serves_and_no_other(kube: FakeKube) -> None:
-    done = _actuator(kube).apply_warm(WarmTarget(NS, "hello", min_scale=3, max_scale=20, scale_down_delay_s=300))
+    done = _apply(kube, WarmTarget(NS, "hello", min_scale=3, max_scale=20, scale_down_delay_s=300))
 
     assert [a.name for a in done] == ["hello-00001", "hello-00002"]
     patches = kube.writes()
@@ -69,22 +91,22 @@ def test_warm_pool_is_patched_onto_every_revision_the_route_serves_and_no_other(
 
 def test_reapplying_the_same_warm_pool_sends_no_patch(kube: FakeKube) -> None:
     target = WarmTarget(NS, "hello", min_scale=2)
-    _actuator(kube).apply_warm(target)
+    _apply(kube, target)
     before = len(kube.writes())
 
-    assert _actuator(kube).apply_warm(target) == []
+    assert _apply(kube, target) == []
     assert len(kube.writes()) == before
 
 
 def test_only_changed_annotations_are_sent(kube: FakeKube) -> None:
-    _actuator(kube).apply_warm(WarmTarget(NS, "hello", min_scale=2, scale_down_delay_s=60))
-    _actuator(kube).apply_warm(WarmTarget(NS, "hello", min_scale=5, scale_down_delay_s=60))
+    _apply(kube, WarmTarget(NS, "hello", min_scale=2, scale_down_delay_s=60))
+    _apply(kube, WarmTarget(NS, "hello", min_scale=5, scale_down_delay_s=60))
 
     assert kube.writes()[-1].body == {"metadata": {"annotations": {MIN_SCALE: "5"}}}
 
 
 def test_dry_run_computes_patches_but_writes_nothing(kube: FakeKube) -> None:
-    done = _actuator(kube, dry_run=True).apply_warm(WarmTarget(NS, "hello", min_scale=4))
+    done = _apply(kube, WarmTarget(NS, "hello", min_scale=4), dry_run=True)
 
     assert len(done) == 2 and all(a.dry_run for a in done)
     assert kube.writes() == []
@@ -113,7 +135,3 @@ def test_placement_replaces_the_node_selector_and_tolerations_of_the_template(ku
     assert spec["containers"] == [{"image": "hello"}]
     assert _actuator(kube).apply_placement(PlacementTarget(NS, "hello", {"tier": "edge"}, gpu)) == []
 
-
-def test_revisions_without_traffic_or_name_are_ignored() -> None:
-    assert serving_revisions({"status": {"traffic": [{"percent": 100}, {"revisionName": "a", "percent": 0}]}}) == []
-    assert serving_revisions({}) == []

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -21,7 +22,7 @@ from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
 from runtime.cluster_sim.loop import LoopError, ServiceProcesses
 from runtime.contract import Tier, environment
-from runtime.contract.kubernetes import MIN_SCALE
+from runtime.contract.kubernetes import FUNCTION_LABEL, MIN_SCALE
 from runtime.placement.capacity import tier_capacities
 from runtime.services.kube import function_services, list_nodes, tier_scheduling
 
@@ -54,7 +55,8 @@ def test_needed_pods_follow_demand_and_min_scale_and_delay_hold_them() -> None:
     assert outcome.functions[0].needed_pods == 5
     with ClusterApiServer(cluster) as server:
         actuator = KnativeActuator(client.CustomObjectsApi(server.api_client()))
-        actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=2, scale_down_delay_s=120))
+        actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=2, scale_down_delay_s=120),
+                            actuator.serving_revisions(FUNCTION_LABEL)[("functions", "fn-00000")])
     pods = [_ready(cluster, {})["a"][0] for _ in range(5)]
     assert pods == [5, 5, 5, 2, 2]  # the stable minute, two minutes of scale-down-delay, then min-scale
 
@@ -75,9 +77,13 @@ def test_the_real_client_reads_services_and_nodes_and_patches_through_the_facade
             "a": (Tier.EDGE, 0.25), "b": (Tier.REGIONAL, 0.5)}
         assert set(tier_capacities(list_nodes(api))) == {Tier.EDGE, Tier.REGIONAL, Tier.CLOUD}
         actuator = KnativeActuator(client.CustomObjectsApi(api))
-        [warm] = actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4))
+
+        def serving() -> list[dict[str, Any]]:
+            return actuator.serving_revisions(FUNCTION_LABEL)[("functions", "fn-00000")]
+
+        [warm] = actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4), serving())
         assert warm.name == "fn-00000-00001"
-        assert actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4)) == []
+        assert actuator.apply_warm(WarmTarget("functions", "fn-00000", min_scale=3, max_scale=4), serving()) == []
         assert _ready(cluster, {})["a"] == (3, False)
         # Placement rolls a new Revision; the warm pool and its annotations carry over.
         selector, tolerations = tier_scheduling(Tier.CLOUD, gpu=False)
@@ -86,6 +92,7 @@ def test_the_real_client_reads_services_and_nodes_and_patches_through_the_facade
         assert route["status"]["traffic"][0]["revisionName"] == "fn-00000-00002"
         revision = cluster.objects["/apis/serving.knative.dev/v1/namespaces/functions/revisions/fn-00000-00002"]
         assert revision["metadata"]["annotations"][MIN_SCALE] == "3"
+        assert [r["metadata"]["name"] for r in serving()] == ["fn-00000-00002"]  # the old one is `reserve` now
         outcome = cluster.step({"a": 1}, {"a": 10.0})
         assert (outcome.functions[0].tier, outcome.functions[0].ready_pods, outcome.functions[0].cold_start) == (
             "cloud", 3, False)
@@ -129,6 +136,35 @@ def test_the_barrier_clock_advances_only_when_every_loop_has_finished_its_pass()
     seconds = sorted((name, int((at - T0).total_seconds())) for name, at in passes)
     assert seconds == [("fast", 0), ("fast", 30), ("fast", 60), ("fast", 90), ("fast", 120),
                        ("slow", 0), ("slow", 60), ("slow", 120)]
+
+
+def test_a_loop_off_the_barrier_runs_one_pass_after_falling_behind_not_one_per_missed_interval() -> None:
+    clock = BarrierClock(T0, frozenset({"held"}))
+    passes: list[int] = []
+    with ClusterApiServer(SimulatedCluster(), clock) as server:
+        sim = SimulatedClock(server.url + CLOCK_PATH)
+        started = threading.Event()
+
+        def slow() -> None:  # the first pass lasts while the clock runs 5 minutes on
+            passes.append(int((sim() - T0).total_seconds()))
+            started.set()
+            if len(passes) == 1:
+                time.sleep(1.0)
+
+        follower = ClockedLoop("follower", 60, slow, LoopMetrics(CollectorRegistry()), clock=sim)
+        held = ClockedLoop("held", 60, lambda: None, LoopMetrics(CollectorRegistry()), clock=sim)
+        follower.start()
+        held.start()
+        try:
+            assert started.wait(10) and clock.wait_idle(10)
+            assert clock.advance_through(T0 + timedelta(minutes=5, seconds=30), 10)
+            time.sleep(1.5)  # the first pass ends; the follower catches up
+            assert clock.advance_through(T0 + timedelta(minutes=6), 10)
+            time.sleep(0.5)
+        finally:
+            follower.stop(5)
+            held.stop(5)
+    assert passes == [0, 330, 360]  # one pass when it catches up (at 5:30), not five back to back
 
 
 def test_a_controller_without_a_cluster_uses_the_embedded_one(

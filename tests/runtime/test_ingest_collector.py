@@ -25,14 +25,22 @@ from runtime.store import invocations_between
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
+_BY_POD = "sum by (k8s_namespace_name, kn_configuration_name, isf_function)"  # queue-proxy: the pod's isf.io/function
+COUNT_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_count[1m]))"
+LATENCY_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_sum[1m])) / {COUNT_QUERY}"
+READY_QUERY = "min_over_time(sum by (k8s_namespace_name, kn_configuration_name) (kn_revision_pods_count)[1m:30s])"
+
+
 class FakePrometheus:
-    """Answers /api/v1/query from `answers(query, time)`; records every query it received."""
+    """Answers /api/v1/query for the collector's exact query strings (any other: 400 bad_data); records each."""
 
     def __init__(self) -> None:
         self.queries: list[tuple[str, float]] = []
         self.down = False
         self.requests: dict[str, float] = {}
         self.latencies: dict[str, float] = {}
+        self.ready: dict[str, float] = {}
+        self.function_label: dict[str, str] = {}  # <ns>.<cfg> -> the pods' isf.io/function (queue-proxy series)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,11 +68,17 @@ class FakePrometheus:
             return 503, {"status": "error", "errorType": "unavailable", "error": "tsdb not ready"}
         if path != "/api/v1/query":
             return 404, {"status": "error", "errorType": "not_found", "error": path}
-        values = self.latencies if "_sum" in query else self.requests
-        result = [
-            {"metric": {"k8s_namespace_name": ns, "kn_configuration_name": name}, "value": [0, str(value)]}
-            for (ns, name), value in ((key.split(".", 1), value) for key, value in values.items())
-        ]
+        answers = {COUNT_QUERY: self.requests, LATENCY_QUERY: self.latencies, READY_QUERY: self.ready}
+        if query not in answers:
+            return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query!r}"}
+        values = answers[query]
+        result = []
+        for key, value in values.items():
+            namespace, name = key.split(".", 1)
+            labels = {"k8s_namespace_name": namespace, "kn_configuration_name": name}
+            if query != READY_QUERY and key in self.function_label:
+                labels["isf_function"] = self.function_label[key]
+            result.append({"metric": labels, "value": [0, str(value)]})
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
 
@@ -79,21 +93,47 @@ def prometheus() -> Iterator[FakePrometheus]:
 
 
 def test_a_minute_is_read_as_per_function_sums_at_the_minutes_end(prometheus: FakePrometheus) -> None:
-    prometheus.requests = {"default.checkout": 41.6, "shop.search": 0.0}
+    prometheus.requests = {"default.checkout": 41.6, "shop.search": 0.0, "shop.cart": 3}
     prometheus.latencies = {"default.checkout": 0.0125}  # seconds, as Knative 1.23 exports it
+    prometheus.ready = {"default.checkout": 1, "shop.search": 0}  # shop.cart: its autoscaler is not scraped
     with httpx.Client() as client:
         records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
-    assert [(r.function_id, r.minute, r.count, r.duration_ms_avg) for r in records] == [
-        ("default.checkout", T0, 42, 12.5),
-        ("shop.search", T0, 0, None),
+    assert [(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts) for r in records] == [
+        ("default.checkout", T0, 42, 12.5, 0),
+        ("shop.cart", T0, 3, None, None),  # invoked, ready pods unknown: not measured
+        ("shop.search", T0, 0, None, 0),  # no pod and no request: no cold start
     ]
-    (count_query, at), (latency_query, _) = prometheus.queries
-    assert count_query == (
-        "sum by (k8s_namespace_name, kn_configuration_name) (increase(kn_serving_invocation_duration_seconds_count[1m]))"
-    )
-    assert "kn_serving_invocation_duration_seconds_sum" in latency_query
-    assert "kn_serving_invocation_duration_seconds_count" in latency_query
-    assert at == (T0 + timedelta(minutes=1)).timestamp()
+    (count_query, at), (latency_query, latency_at), (ready_query, ready_at) = prometheus.queries
+    assert (count_query, latency_query, ready_query) == (COUNT_QUERY, LATENCY_QUERY, READY_QUERY)
+    assert at == latency_at == (T0 + timedelta(minutes=1)).timestamp()
+    assert ready_at == (T0 + timedelta(seconds=59)).timestamp()  # subquery steps: T0 and T0 + 30 s
+
+
+def test_an_invoked_minute_with_no_ready_pod_is_one_cold_start(prometheus: FakePrometheus) -> None:
+    prometheus.requests = {"default.cold": 12, "default.warm": 12}
+    prometheus.ready = {"default.cold": 0, "default.warm": 2}
+    with httpx.Client() as client:
+        records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
+    assert {r.function_id: r.cold_starts for r in records} == {"default.cold": 1, "default.warm": 0}
+
+
+def test_functions_are_named_by_their_pods_function_label(prometheus: FakePrometheus) -> None:
+    prometheus.requests = {"functions.fn-00001": 4, "functions.other": 1}
+    prometheus.latencies = {"functions.fn-00001": 0.5}
+    prometheus.function_label = {"functions.fn-00001": "checkout"}  # isf.io/function, as warming names it
+    prometheus.ready = {"functions.fn-00001": 0, "functions.other": 1}  # the autoscaler's: no pod labels
+    with httpx.Client() as client:
+        records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
+    assert [(r.function_id, r.count, r.duration_ms_avg, r.cold_starts) for r in records] == [
+        ("checkout", 4, 500.0, 1), ("functions.other", 1, None, 0)]
+
+
+def test_an_idle_minute_asks_nothing_about_ready_pods(prometheus: FakePrometheus) -> None:
+    prometheus.requests = {"default.idle": 0}
+    with httpx.Client() as client:
+        records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
+    assert [(r.count, r.cold_starts) for r in records] == [(0, 0)]
+    assert READY_QUERY not in [query for query, _ in prometheus.queries]
 
 
 def test_a_prometheus_error_names_the_query_and_the_reason(prometheus: FakePrometheus) -> None:

@@ -12,9 +12,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from runtime.cluster_sim.loop import LoopConfig, run_loop, window_trace
+from runtime.cluster_sim.knative import MinuteOutcome
+from runtime.cluster_sim.loop import LoopConfig, LoopReport, run_loop, window_trace
+from runtime.contract import metrics
 from runtime.store.engine import normalize_url
 from runtime.traces import load_trace
 from tests.support.scratch_database import create_scratch_database, drop_scratch_database
@@ -42,8 +46,18 @@ def loop_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.usefixtures("loop_database")
 def test_loop_measures_what_the_simulator_predicts(tmp_path: Path) -> None:
     trace = load_trace(TRACE)
+    exported: dict[str, float] = {}
+
+    def progress(done: int, report: LoopReport, outcome: MinuteOutcome) -> None:
+        del outcome
+        if done == MINUTES:  # the api (another process) has ingested the measured minutes up to the one before
+            text = httpx.get(report.endpoints["api"], timeout=10).text
+            exported["api"] = sum(sample.value for family in text_string_to_metric_families(text)
+                                  for sample in family.samples if sample.name == metrics.COLD_STARTS.name)
+            exported["loop"] = report.series["cold_starts"][MINUTES - 2]
+
     report = run_loop(LoopConfig(TRACE, minutes=MINUTES, start_minute=START, speed=0, functions=FUNCTIONS,
-                                 workdir=tmp_path), trace)
+                                 workdir=tmp_path), trace, progress=progress)
     window = window_trace(trace, START, MINUTES, FUNCTIONS)
     assert report.loop.invocations == int(window.counts.sum())
     deployed, measured = report.predictive_deployed, report.loop
@@ -52,3 +66,5 @@ def test_loop_measures_what_the_simulator_predicts(tmp_path: Path) -> None:
     assert abs(measured.wasted_mb_minutes - deployed.wasted_mb_minutes) <= 0.05 * deployed.wasted_mb_minutes, (
         report.comparison)
     assert measured.cold_starts < report.fixed_10.cold_starts  # the point of the platform, on these minutes
+    # one exporter: the api's isf_cold_starts_total is what the collector measured and the loop posted
+    assert exported["api"] == exported["loop"] > 0, exported

@@ -11,11 +11,19 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from runtime.api.loop import LoopMetrics, PeriodicLoop
-from runtime.contract.kubernetes import MAX_SCALE, MIN_SCALE, SCALE_DOWN_DELAY
+from runtime.contract.kubernetes import (
+    FUNCTION_LABEL,
+    MAX_SCALE,
+    MIN_SCALE,
+    ROUTING_STATE_ACTIVE,
+    ROUTING_STATE_LABEL,
+    ROUTING_STATE_RESERVE,
+    SCALE_DOWN_DELAY,
+    SERVICE_LABEL,
+)
 from runtime.services.warming import WarmingController, WarmingInputs, decide_pools
 from runtime.services.warming_policy import LivePredictiveGate
 from runtime.settings import RuntimeSettings
-from runtime.state.hot_state import HotState
 from runtime.store import (
     AuditOutcome,
     DurationStats,
@@ -30,7 +38,9 @@ from runtime.store import (
     upsert_functions,
 )
 from runtime.traces import load_trace
-from runtime.warming.policy import AppProfile
+from runtime.warming.deployed import IngestLagged, decide_ahead
+from runtime.warming.policy import AppProfile, WarmingPolicy
+from runtime.warming.pool import make_predictive_pool
 from runtime.warming.predictive import make_predictive_policy
 from tests.runtime.fake_kube import FakeKube
 
@@ -41,7 +51,8 @@ KNATIVE = "/apis/serving.knative.dev/v1/namespaces/functions"
 
 def knative_function(kube: FakeKube, name: str, *, tier: str = "edge", cpu: str = "500m", memory: str = "256Mi",
                      revisions: tuple[str, ...] = ("00001",)) -> None:
-    """Seed a labelled Knative Service, its Route (all traffic to the last revision) and its Revisions."""
+    """Seed a labelled Knative Service, its Route (all traffic to the last revision) and its Revisions, labelled as
+    Knative labels them (the Service, the template's function label, routingState active on the served one)."""
     kube.put(f"{KNATIVE}/services/{name}", {
         "apiVersion": "serving.knative.dev/v1", "kind": "Service",
         "metadata": {"name": name, "namespace": "functions", "labels": {"isf.io/function": name}},
@@ -54,9 +65,11 @@ def knative_function(kube: FakeKube, name: str, *, tier: str = "edge", cpu: str 
         "status": {"traffic": [{"revisionName": f"{name}-{revisions[-1]}", "percent": 100}]},
     })
     for revision in revisions:
+        state = ROUTING_STATE_ACTIVE if revision == revisions[-1] else ROUTING_STATE_RESERVE
         kube.put(f"{KNATIVE}/revisions/{name}-{revision}", {
             "apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": f"{name}-{revision}", "namespace": "functions", "annotations": {}},
+            "metadata": {"name": f"{name}-{revision}", "namespace": "functions", "annotations": {},
+                         "labels": {FUNCTION_LABEL: name, SERVICE_LABEL: name, ROUTING_STATE_LABEL: state}},
         })
 
 
@@ -87,7 +100,7 @@ def controller(engine: Engine, kube: FakeKube, *, clock: list[datetime] | None =
                **warming: object) -> WarmingController:
     settings = RuntimeSettings.model_validate({"warming": warming})
     now = clock or [NOW]
-    return WarmingController(engine, HotState(None, CollectorRegistry()), kube.api_client(), settings,
+    return WarmingController(engine, kube.api_client(), settings,
                              CollectorRegistry(), clock=lambda: now[0])
 
 
@@ -167,7 +180,7 @@ def test_functions_without_a_knative_service_get_decisions_but_no_patches(engine
 
 def test_a_failed_patch_is_audited_and_the_other_functions_still_get_theirs(engine: Engine, kube: FakeKube) -> None:
     knative_function(kube, "broken")
-    del kube.objects[f"{KNATIVE}/routes/broken"]
+    kube.failing.add(f"{KNATIVE}/revisions/broken-00001")
     forecast(engine, "hello", [30.0] * 15)
     forecast(engine, "broken", [30.0] * 15)
 
@@ -222,33 +235,74 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     counts = load_trace("sampled-500fn-1day").counts[:30, :240].astype(np.int64)
     ids = [f"fn-{(7 * i) % 30:02d}" for i in range(30)]
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-    simulated = make_predictive_policy()
-    simulated.reset(AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 100.0)))
+    # The reference is `isf simulate`'s predictive-deployed: the policy one minute behind, its budget booking
+    # what was warm (`IngestLagged`); after minute t is revealed its policy has learnt the minutes before t.
+    profile = AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 45_000.0))
+    deployed = IngestLagged(make_predictive_policy())
+    deployed.reset(profile)
+    # `isf simulate`'s predictive-pool sizes the pools, its `forecast` rule gated by that policy's decisions; the
+    # service tracks every function from before its first minute (its replay starts hours earlier), so the
+    # simulated pool starts an hour early.
+    decided_by_policy = _Decisions(30)
+    pooled = make_predictive_pool(gate=decided_by_policy)
+    pooled.reset(profile)
+    for _ in range(60):
+        pooled.warm_next()
+        pooled.observe(np.zeros(30, dtype=np.int64))
     gate = LivePredictiveGate(RuntimeSettings())
     stored = 0
 
-    compared = 0
+    compared = sized = 0
+    rules: set[str] = set()
     for t in range(240):
-        loaded, p = simulated.decide_next()
+        deployed.loaded_next()
+        deployed.observe(counts[:, t])
+        [(loaded, p)] = decide_ahead(deployed.policy, 0, 1)  # knowing every minute before t
+        decided_by_policy.loaded = loaded
+        pools = pooled.warm_next()
         if t >= 67:  # the service starts at 09:07 and replays what was stored before
             caught_up = t % 10 == 0
             lag = 1 if caught_up else 2 + t % 2
             if t + 1 - lag > stored:
                 invocations(engine, ids, counts[:, stored : t + 1 - lag], start + timedelta(minutes=stored))
                 stored = t + 1 - lag
-            decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0)
+            decided = gate.decide(engine, start + timedelta(minutes=t, seconds=20), lambda _: 256.0, lambda _: 45_000.0)
             assert decided is not None
             if caught_up:  # every past minute is stored: the gate must agree with the simulator exactly
+                assert gate.budget is not None and deployed.policy.budget is not None  # and have booked the same
+                assert gate.budget.spend_mb_minutes == pytest.approx(deployed.policy.budget.spend_mb_minutes)
+                assert gate.budget.cold_start_usd == pytest.approx(deployed.policy.budget.cold_start_usd)
                 for row, function_id in enumerate(ids):
                     if function_id in decided:
                         now = decided[function_id]
                         assert (now.loaded_now, now.probability_now) == (bool(loaded[row]), pytest.approx(p[row]))
+                        assert now.pool == pools[row], (t, function_id, now.pool_rule)
                         compared += 1
+                        sized += now.pool > 1
+                        rules.add(now.pool_rule)
                     else:  # not invoked yet, so neither can load it
-                        assert not loaded[row]
-        simulated.observe(counts[:, t])
-    assert compared > 300
+                        assert not loaded[row] and pools[row] == 0
+        pooled.observe(counts[:, t])
+    assert compared > 300 and sized > 0 and len(rules) > 2, (sized, rules)  # pools above 1, several rules
     assert gate.observed_until == start + timedelta(minutes=237)  # minutes 237, 238 not stored yet
+
+
+class _Decisions(WarmingPolicy):
+    """A gate that loads what it is told (the reference policy's decisions)."""
+
+    name = "told"
+
+    def __init__(self, n_apps: int) -> None:
+        self.loaded = np.zeros(n_apps, dtype=np.bool_)
+
+    def reset(self, profile: AppProfile, future: np.ndarray | None = None) -> None:
+        del profile, future
+
+    def loaded_next(self) -> np.ndarray:
+        return self.loaded
+
+    def observe(self, counts: np.ndarray) -> None:
+        del counts
 
 
 def test_a_timer_is_warmed_before_its_tick_and_released_between_ticks(engine: Engine, kube: FakeKube) -> None:
@@ -269,11 +323,12 @@ def test_a_timer_is_warmed_before_its_tick_and_released_between_ticks(engine: En
     warming.run_pass()  # at 12:12:20, for 12:12 and 12:13
     between = current_pools(engine)["hello"]
 
-    assert before_tick.pool_size == 2 and before_tick.reason.startswith("predictive policy: P(invocation)")
+    # Sized by the trailing-cost pool: every tick needed ceil(3 x 2 s / 60 s) = 1 instance.
+    assert before_tick.pool_size == 1 and before_tick.reason.startswith("predictive policy: P(invocation)")
     assert (between.pool_size, between.keep_alive_s) == (0, 0)
     assert "idling costs more than a cold start" in between.reason
     annotations = [write.body["metadata"]["annotations"] for write in kube.writes()]
-    assert [(a[MIN_SCALE], a.get(SCALE_DOWN_DELAY)) for a in annotations] == [("2", "0s"), ("0", None)]
+    assert [(a[MIN_SCALE], a.get(SCALE_DOWN_DELAY)) for a in annotations] == [("1", "0s"), ("0", None)]
 
 
 def test_a_warming_interval_over_a_minute_is_refused_while_the_gate_decides_minute_by_minute() -> None:

@@ -18,12 +18,6 @@ def test_a_cached_forecast_reads_back_as_written(hot_state: HotState) -> None:
     assert hot_state.get_forecast("never-written") is None
 
 
-def test_decisions_are_cached_under_their_own_kind(hot_state: HotState) -> None:
-    hot_state.put_decisions({"f": {"pool_size": 3}})
-    assert hot_state.get_decision("f") == {"pool_size": 3}
-    assert hot_state.get_forecast("f") is None
-
-
 def test_the_rate_limit_allows_exactly_the_limit_per_window(hot_state: HotState) -> None:
     verdicts = [hot_state.allow("ingest:s", limit=3, window_s=3600) for _ in range(5)]
     assert verdicts == [True, True, True, False, False]
