@@ -197,6 +197,11 @@ class PredictiveWarming(WarmingPolicy):
         return self._decided, p
 
     @property
+    def learns(self) -> bool:
+        """Whether the minutes it observes refit its model (then each minute's prediction is a training row)."""
+        return self._learns
+
+    @property
     def cold_start_usd(self) -> float:
         """The cold-start price of the coming minute's decisions: the budget's, else the configured one."""
         return self.config.cold_start_usd if self.budget is None else self.budget.cold_start_usd
