@@ -2,9 +2,10 @@
 
 Run: .venv/bin/python benchmarks/forecast_ablation.py [--trace invitro-busy-1306fn-1day] [--holdout-minutes 360]
 Same protocol as `isf forecast-eval` (rolling origin, fit once, then update minute by minute); every
-figure is relative to naive-last. Variants: the default (selection among cheap members and the
-ARIMA/LSTM hybrid), without the models, weighting the top 3 instead of selecting, ranking by
-squared error (keeps the forecast an expected count), half-lives of 10 and 40 minutes, no warm-up.
+figure is relative to naive-last. Variants: the default (the weighted median of the cheap members
+and the ARIMA/LSTM hybrid), without the models, selecting the best member or weighting the top 3
+instead, other temperatures, ranking by squared error (keeps the forecast an expected count),
+half-lives of 10 and 40 minutes, no warm-up, the models replaying the whole warm-up.
 `--hindsight` adds the bound for any selection among the members: each function's best member over
 the holdout, chosen after the fact.
 """
@@ -23,13 +24,17 @@ from runtime.settings import Combination, EnsembleSettings, PredictionSettings, 
 from runtime.traces import load_trace
 
 VARIANTS: dict[str, dict[str, object]] = {
-    "ensemble (default: select, absolute error, with models)": {},
+    "ensemble (default: weighted median, absolute error, with models)": {},
     "without ARIMA/LSTM/hybrid (cheap members only)": {"models": False},
-    "weighted top-3 instead of select": {"combination": Combination.WEIGHTED},
+    "select the best member instead of the weighted median": {"combination": Combination.SELECT},
+    "weighted top-3 (inverse error) instead of the weighted median": {"combination": Combination.WEIGHTED},
+    "temperature 0.05": {"temperature": 0.05},
+    "temperature 0.2": {"temperature": 0.2},
     "ranked by squared error (an expected count)": {"error": SelectionError.SQUARED},
     "half-life 10 minutes": {"half_life_minutes": 10.0},
     "half-life 40 minutes": {"half_life_minutes": 40.0},
     "no warm-up replay": {"warmup_minutes": 0},
+    "models replay all 60 warm-up minutes (before: 20)": {"models_warmup_minutes": 60},
 }
 
 

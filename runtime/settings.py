@@ -59,6 +59,9 @@ class Combination(StrEnum):
     """Each function follows its member with the lowest trailing error."""
     WEIGHTED = "weighted"
     """Each function blends its `top_k` members, weighted by inverse trailing error."""
+    MEDIAN = "median"
+    """Each function takes the weighted median of every member's forecast, a member's weight falling
+    exponentially with how much its trailing error exceeds the best one's (`temperature`)."""
 
 
 class SelectionError(StrEnum):
@@ -76,8 +79,16 @@ class EnsembleSettings(_Strict):
     half_life_minutes: Annotated[
         float, Field(gt=0, le=10_000, description="a member's error from this many minutes ago weighs half")
     ] = 20.0
-    combination: Combination = Combination.SELECT
+    combination: Combination = Combination.MEDIAN
     top_k: Annotated[int, Field(ge=1, le=64, description="members blended per function when weighted")] = 3
+    temperature: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=10,
+            description="median: weight exp(-(error / best error - 1) / temperature); smaller follows the best member more",
+        ),
+    ] = 0.1
     error: SelectionError = SelectionError.ABSOLUTE
     models: bool = Field(
         default=True, description="include the ARIMA/LSTM hybrid and its two members (false: cheap members only)"
@@ -90,6 +101,15 @@ class EnsembleSettings(_Strict):
             description="fit on all but the last N minutes of history, then score every member over them",
         ),
     ] = 60
+    models_warmup_minutes: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1440,
+            description="of those, the last N minutes also score the ARIMA/LSTM hybrid and its members "
+            "(a forecast each, what a fit for many functions spends most of its time on)",
+        ),
+    ] = 20
 
 
 class LstmSettings(_Strict):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from runtime.api.auth import ApiToken, RequireScope
@@ -54,8 +54,11 @@ class ForecastOut(BaseModel):
     function_id: str
     window_start: datetime
     model_version: str
-    counts: list[float]
+    counts: list[float] = Field(description="point forecast per minute (what WAPE scores; may be median-like)")
     concurrency: list[float] | None
+    expected: list[float] | None = Field(
+        default=None, description="expected counts per minute where they differ from `counts` (else null)"
+    )
     served_from: str
 
 

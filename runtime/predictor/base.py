@@ -4,6 +4,12 @@
     model.fit(history)          # history: functions x minutes, per-minute invocation counts
     model.update(new_minutes)   # functions x k, the minutes that followed (k >= 1); no full refit
     model.forecast(h)           # -> functions x h float64, counts for the next h minutes, all >= 0
+    model.expected(h)           # -> the same as expected counts (Poisson means), what warming reads
+
+`forecast` is the point forecast scored by WAPE (an absolute-error criterion, so it may be median-like:
+0 for a function invoked in under half of its minutes); `expected` is the mean. They coincide
+(`forecast_is_mean`) for every forecaster here except the ensemble, which ranks its members by
+absolute error for `forecast` and by squared error for `expected`.
 
 Row i always means the same function: `update` and `forecast` use the row order given to `fit`.
 `fit` may be called again at any time (e.g. every `retrain_interval`) and replaces all state.
@@ -12,6 +18,7 @@ Row i always means the same function: `update` and `forecast` use the row order 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Self
 
 import numpy as np
@@ -41,6 +48,9 @@ class Forecaster(ABC):
     """Forecasts per-minute invocation counts for many functions at once."""
 
     name: str
+
+    forecast_is_mean: bool = True
+    """Whether `forecast` already is the expected counts (for all but the ensemble)."""
 
     def __init__(self) -> None:
         self._n_functions: int | None = None
@@ -78,13 +88,24 @@ class Forecaster(ABC):
         raise NotImplementedError(f"{self.name} cannot add functions without a refit")
 
     def forecast(self, horizon: int) -> Counts:
-        """Expected counts for each of the next `horizon` minutes (functions x horizon, >= 0)."""
+        """Point forecast of the counts in each of the next `horizon` minutes (functions x horizon, >= 0)."""
+        return self._checked(self._forecast, horizon)
+
+    def expected(self, horizon: int) -> Counts:
+        """Expected counts (means) in each of the next `horizon` minutes (functions x horizon, >= 0)."""
+        return self.forecast(horizon) if self.forecast_is_mean else self._checked(self._expected, horizon)
+
+    def _checked(self, method: Callable[[int], Counts], horizon: int) -> Counts:
         if horizon < 1:
             raise ValueError(f"horizon must be at least 1 minute, got {horizon}")
         n_functions = self.n_functions
-        predicted = self._forecast(horizon)
+        predicted = method(horizon)
         assert predicted.shape == (n_functions, horizon)
         return np.maximum(predicted, 0.0)
+
+    def _expected(self, horizon: int) -> Counts:
+        """The expected counts, for a forecaster whose `forecast` is not the mean (`forecast_is_mean` False)."""
+        raise NotImplementedError(f"{self.name}: a forecaster whose forecast is not the mean implements _expected")
 
     @abstractmethod
     def _fit(self, history: Counts) -> None: ...

@@ -29,6 +29,11 @@ NAMES: tuple[str, ...] = (
 )
 """Member names, in the order `forecasts` stacks them."""
 
+UNBIASED: tuple[bool, ...] = tuple(
+    not name.startswith("median-") and not (name.startswith("seasonal-") and not name.endswith("x1")) for name in NAMES
+)
+"""Which members estimate the mean (last value, means, EWMAs, a single seasonal lag), not a median."""
+
 def buffer_minutes(horizon: int) -> int:
     """Minutes of history `forecasts` reads for the given horizon."""
     longest_seasonal = max(p * (c + (horizon - 1) // p + 1) for p in SEASONAL_PERIODS for c in SEASONAL_CYCLES)

@@ -117,7 +117,7 @@ class PlacementController:
             log.info("placement pass: nothing to place", extra={"functions": len(services), "tiers": len(capacity)})
             return PlacementPassResult(None, 0, 0)
         pools = {f: d.pool_size for f, d in current_pools(self._engine).items()}
-        rates = {f.function_id: float(np.mean(f.counts)) / 60.0 for f in latest_forecasts(self._engine) if f.counts}
+        rates = {f.function_id: float(np.mean(f.means)) / 60.0 for f in latest_forecasts(self._engine) if f.means}
         result = place(placement_problem(services, capacity, pools, rates, self._settings), self._settings.placement)
         self._solve.labels(result.solver.value).observe(result.solve_seconds)
         self._objective.set(result.objective)

@@ -145,9 +145,11 @@ class PredictorService:
                     accuracy.observe(self._last[:, 0], observed[:, 0])
                 trained.forecaster.update(observed)
                 self._observed_until = now_minute
-            predicted = trained.forecaster.forecast(self._settings.prediction.horizon_minutes)
+            horizon, model = self._settings.prediction.horizon_minutes, trained.forecaster
+            predicted = model.forecast(horizon)
+            expected = None if model.forecast_is_mean else model.expected(horizon)  # stored once where they agree
             self._last = predicted
-        forecasts = forecasts_of(self._engine, trained, predicted, now_minute)
+        forecasts = forecasts_of(self._engine, trained, predicted, now_minute, expected=expected)
         record_forecasts(self._engine, forecasts)
         self._hot_state.put_forecasts({f.function_id: f.to_document() for f in forecasts}, ttl_s=self._ttl_s)
         self._export(trained, predicted, accuracy)

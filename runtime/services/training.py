@@ -170,13 +170,17 @@ def forecasts_of(
     predicted: np.ndarray,
     window_start: datetime,
     durations: Mapping[str, float] | None = None,
+    expected: np.ndarray | None = None,
 ) -> list[Forecast]:
-    """Store-ready forecasts of `predicted` (functions x horizon), with concurrency where durations are known."""
+    """Store-ready forecasts of `predicted` (functions x horizon, the point forecast) and `expected`
+    (the expected counts, None where `predicted` is the mean), with concurrency where durations are known."""
     durations = average_durations(engine) if durations is None else durations
     known = np.array([f in durations for f in trained.function_ids])
-    concurrency = expected_concurrency(predicted, np.array([durations.get(f, 0.0) for f in trained.function_ids]))
+    means = predicted if expected is None else expected
+    concurrency = expected_concurrency(means, np.array([durations.get(f, 0.0) for f in trained.function_ids]))
     version = f"{trained.registered.name}:{trained.registered.version}"
     return [
-        Forecast(f, window_start, version, predicted[i].tolist(), concurrency[i].tolist() if known[i] else None)
+        Forecast(f, window_start, version, predicted[i].tolist(), concurrency[i].tolist() if known[i] else None,
+                 None if expected is None else expected[i].tolist())
         for i, f in enumerate(trained.function_ids)
     ]

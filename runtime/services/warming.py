@@ -80,12 +80,13 @@ def read_inputs(engine: Engine) -> WarmingInputs:
 
 
 def _ahead(forecasts: Sequence[Forecast], now: datetime) -> tuple[np.ndarray, np.ndarray]:
-    """Counts from the current minute on (functions x longest horizon, 0-padded) and which are stale."""
-    lengths = np.array([len(f.counts) for f in forecasts], dtype=np.int64)
+    """Expected counts (`Forecast.means`) from the current minute on (functions x longest horizon, 0-padded)
+    and which are stale."""
+    lengths = np.array([len(f.means) for f in forecasts], dtype=np.int64)
     width = int(lengths.max(initial=1))
     counts = np.zeros((len(forecasts), width))
     for row, forecast in enumerate(forecasts):
-        counts[row, : len(forecast.counts)] = forecast.counts
+        counts[row, : len(forecast.means)] = forecast.means
     elapsed = np.array([(now - f.window_start).total_seconds() // 60 for f in forecasts], dtype=np.int64)
     elapsed = np.maximum(elapsed, 0)
     columns = elapsed[:, None] + np.arange(width)[None, :]

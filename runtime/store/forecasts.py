@@ -16,13 +16,25 @@ from runtime.store.upsert import insert_for
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """Predicted invocations per minute from `window_start` (and concurrency, if durations are known)."""
+    """Predicted invocations per minute from `window_start` (and concurrency, if durations are known).
+
+    `counts` is the point forecast (`Forecaster.forecast`: what WAPE scores, possibly median-like);
+    `expected` the expected counts (`Forecaster.expected`), None where the point forecast is itself
+    the mean. Whoever needs a mean (warming's Poisson fallback, pool and placement demand, concurrency)
+    reads `means`.
+    """
 
     function_id: str
     window_start: datetime
     model_version: str
     counts: list[float]
     concurrency: list[float] | None = None
+    expected: list[float] | None = None
+
+    @property
+    def means(self) -> list[float]:
+        """Expected invocations per minute: `expected`, or the point forecast where that is the mean."""
+        return self.counts if self.expected is None else self.expected
 
     def to_document(self) -> dict[str, Any]:
         """The JSON form cached in Redis by the predictor and served by the forecast read API."""
@@ -32,6 +44,7 @@ class Forecast:
             "model_version": self.model_version,
             "counts": self.counts,
             "concurrency": self.concurrency,
+            "expected": self.expected,
         }
 
 
@@ -46,6 +59,7 @@ def record_forecasts(engine: Engine, forecasts: Sequence[Forecast]) -> None:
             "model_version": forecast.model_version,
             "counts": list(map(float, forecast.counts)),
             "concurrency": None if forecast.concurrency is None else list(map(float, forecast.concurrency)),
+            "expected": None if forecast.expected is None else list(map(float, forecast.expected)),
         }
         for forecast in forecasts
     ]
@@ -57,6 +71,7 @@ def record_forecasts(engine: Engine, forecasts: Sequence[Forecast]) -> None:
             set_={
                 "counts": statement.excluded.counts,
                 "concurrency": statement.excluded.concurrency,
+                "expected": statement.excluded.expected,
                 "created_at": func.now(),
             },
         )
@@ -70,12 +85,13 @@ _COLUMNS = (
     Prediction.model_version,
     Prediction.counts,
     Prediction.concurrency,
+    Prediction.expected,
 )
 """A forecast's columns, read as plain rows rather than ORM objects: both reads below are hot paths."""
 
 
 def _forecast(row: Sequence[Any]) -> Forecast:
-    return Forecast(row[0], row[1], row[2], list(row[3]), row[4])
+    return Forecast(row[0], row[1], row[2], list(row[3]), row[4], None if row[5] is None else list(row[5]))
 
 
 def latest_forecast(engine: Engine, function_id: str) -> Forecast | None:

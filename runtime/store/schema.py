@@ -151,6 +151,8 @@ class Prediction(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     counts: Mapped[list[float]] = mapped_column(JsonDocument)
     concurrency: Mapped[list[float] | None] = mapped_column(JsonDocument)
+    # Expected counts where they differ from the point forecast `counts` (Alembic 0004; see Forecast.means).
+    expected: Mapped[list[float] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
 
 

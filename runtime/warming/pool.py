@@ -63,7 +63,7 @@ class PredictivePool(PoolPolicy):
     def warm_next(self) -> Counts:
         warm = self.gate.loaded_next()
         if self._fitted:
-            counts = self.forecaster.forecast(1)
+            counts = self.forecaster.expected(1)  # Little's law needs the mean, not a point forecast
         else:
             counts = np.zeros((warm.shape[0], 1))
         concurrency = expected_concurrency(counts, self._duration_ms)[:, 0]

@@ -127,3 +127,32 @@ def test_forecast_eval_names_the_missing_trace_and_a_too_long_holdout(tmp_path: 
     trace = _write_trace(tmp_path / "short", np.full((1, 30), 5))
     too_long = runner.invoke(app, ["forecast-eval", "--trace", str(trace), "--holdout-minutes", "25"])
     assert too_long.exit_code == 2 and "holdout-minutes" in too_long.output
+
+
+@pytest.mark.parametrize(
+    ("trace", "five_minute_target"),
+    [("sampled-500fn-1day", 0.70), ("real-500fn-8h", None), ("invitro-busy-1306fn-1day", 0.70)],
+)
+def test_the_default_combination_meets_the_targets_it_meets_and_is_never_worse_than_naive(
+    trace: str, five_minute_target: float | None
+) -> None:
+    """Issue 11's targets on the bundled traces, with the default settings but cheap members only
+    (the ARIMA/LSTM hybrid takes minutes to train and adds 0.01-0.02; `isf forecast-eval` and
+    docs/benchmarks.md give the default's figures). The 8-hour trace's 5-minute target (0.70) and the
+    validation trace's 1-minute target (0.50) are not met (docs/benchmarks.md says why)."""
+    from runtime.predictor.ensemble import EnsembleForecaster
+    from runtime.settings import EnsembleSettings
+    from runtime.traces import load_trace
+
+    counts = load_trace(trace).counts.astype(float)
+    counts = counts[busy_functions(counts)]
+    actual = counts[:, -360:]
+    naive = rolling_origin_forecasts(NaiveLastForecaster(), counts, 360)
+    # horizon 5: the same forecasts 1 and 5 minutes ahead as the default 15, in a third of the time
+    ensemble = rolling_origin_forecasts(EnsembleForecaster(EnsembleSettings(models=False), horizon=5), counts, 360)
+    score = relative_score(ensemble, naive, actual)
+    assert score.wape_ratio_h1 is not None and score.wape_ratio_h5 is not None
+    assert score.wape_ratio_h1 <= 0.85
+    assert score.wape_ratio_h5 <= (five_minute_target or 1.0)
+    assert score.geomean_mae_ratio_h1 is not None and score.geomean_mae_ratio_h1 < 1.0
+    assert score.geomean_mae_ratio_h5 is not None and score.geomean_mae_ratio_h5 < 1.0

@@ -73,3 +73,30 @@ def test_the_default_forecaster_is_the_ensemble_with_the_hybrid_as_member() -> N
     assert (model.forecast(5) >= 0).all()
     with pytest.raises(ValueError, match="2 functions but the model was fitted on 3"):
         model.update(counts[:2, 103:104])
+
+
+def test_the_models_replay_only_the_last_warm_up_minutes_and_are_scored_only_there() -> None:
+    tiny = LstmSettings(hidden_size=8, lookback_minutes=16, epochs=1, batch_size=64)
+    settings = PredictionSettings(
+        horizon_minutes=5, lstm=tiny, ensemble=EnsembleSettings(warmup_minutes=30, models_warmup_minutes=4)
+    )
+    model = make_forecaster(ForecasterName.ENSEMBLE, settings)
+    assert isinstance(model, EnsembleForecaster) and model.hybrid is not None
+    calls = 0
+    forecast_members = model.hybrid.forecast_members
+
+    def counted(horizon: int) -> tuple[np.ndarray, list[np.ndarray]]:
+        nonlocal calls
+        calls += 1
+        return forecast_members(horizon)
+
+    model.hybrid.forecast_members = counted  # the real hybrid, its forecasts counted
+    counts = _series(150)
+    model.fit(counts)
+    assert calls == 4  # one per replayed minute with the models, not one per warm-up minute
+    models = [model.member_names.index(name) for name in ("hybrid", "arima", "lstm")]
+    cheap = model.trailing_error(1)[:, : len(models)]
+    assert np.isfinite(model.trailing_error(1)[:, models]).all() and np.isfinite(cheap).all()
+    assert np.isinf(model.trailing_error(5)[:, models]).all()  # 4 minutes hold no 5-minute-ahead score
+    model.update(counts[:, -1:])
+    assert calls == 5 and (model.forecast(5) >= 0).all()
