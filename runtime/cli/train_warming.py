@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 
 def train_warming_command(
     out: Annotated[Path | None, typer.Option(help="Where to write the artifact (default: the shipped one).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the row sampling.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the row sampling and of the networks.")] = 0,
 ) -> None:
     """Train the warming policy's population model (deterministic: same data and seed, same weights)."""
     from rich.console import Console
@@ -28,4 +28,7 @@ def train_warming_command(
     target = out or ARTIFACT_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(model.to_json())
-    console.print(f"wrote {target}: {len(model.feature_names)} features, {model.training['rows']:,} rows")
+    console.print(
+        f"wrote {target}: {len(model.members)} members on {len(model.feature_names)} features,"
+        f" {model.training['rows']:,} rows"
+    )

@@ -9,7 +9,7 @@ invoked) against the budget accrued in that minute, and
 
     log price -= gain x [clip(log(trailing spend / trailing pace)) + clip(log(spend / pace so far))]
 
-(the pace: 97 % of the budget accrued) so the price of warm memory rises while spend runs above the
+(the pace: 99 % of the budget accrued) so the price of warm memory rises while spend runs above the
 budget's pace (trailing hour) or the total is over, and falls while below. A budget relative to fixed-10 accrues fixed-10's
 counterfactual waste, computable from the invocations alone: fixed-10 holds an app loaded in the
 10 minutes after each invocation minute.
@@ -38,7 +38,7 @@ _GAIN: Final = 0.02
 """Log-price step per minute at a full e-fold of overspend: halves the price in about half an hour."""
 _WINDOW_MINUTES: Final = 60.0
 """Time constant of the trailing spend and budget (exponential averages)."""
-_HEADROOM: Final = 0.97
+_HEADROOM: Final = 0.99
 """The controller paces at this share of the budget: the price reacts to spend with a lag (warm minutes
 follow a price change over the next hour), and the remainder absorbs the overshoot at the end."""
 _PRICE_RANGE: Final = 1e3

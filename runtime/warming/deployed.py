@@ -26,7 +26,7 @@ def decide_ahead(policy: PredictiveWarming, unseen_minutes: int, minutes: int) -
     ahead = copy.deepcopy(policy)
     silent = np.zeros(policy.signals.last.shape[0], dtype=np.int64)
     for _ in range(unseen_minutes):
-        ahead.probability_next()
+        ahead.decide_next()  # observe books this decision (a bare observe would compute it again)
         ahead.observe(silent)
     decisions = []
     for k in range(minutes):
@@ -59,7 +59,8 @@ class IngestLagged(WarmingPolicy):
 
     def observe(self, counts: Counts) -> None:
         if self._pending is not None:  # the previous minute is stored now: the policy learns it
-            self.policy.probability_next()
+            if self.policy.learns:  # what it would have predicted becomes a training row
+                self.policy.probability_next()
             self.policy.observe(self._pending, loaded=self._pending_loaded)  # its budget books what was warm
         self._pending = counts.copy()
         self._pending_loaded = self._loaded

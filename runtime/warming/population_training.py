@@ -2,25 +2,28 @@
 
 Rows are every app-minute the predictive policy would ask about (an app seen before, within the
 horizon of its last invocation), with the causal features it would see and whether the app was
-invoked; each trace is thinned at random (seeded) to at most `max_rows_per_trace`. The logistic
-weights minimise the L2-penalised log-loss (scipy's L-BFGS on standardised columns), so the same
-data and seed give the same artifact. Apps with identical activity rows are one group: grouped
-folds never put copies of one row on both sides of a split.
+invoked; each trace is thinned at random (seeded) to at most `max_rows_per_trace`. The shipped model
+is an ensemble of `MEMBERS` small ReLU networks (`HIDDEN` units) on standardised columns, each
+trained by Adam on the log-loss with its own seed (torch, one thread, so the same data and seed give
+the same artifact); `fit_logistic` (scipy's L-BFGS, L2-penalised) fits the linear model the
+ablation compares with. Apps with identical activity rows are one group: grouped folds never put
+copies of one row on both sides of a split.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from runtime.warming.population import POPULATION_FEATURES, PopulationModel, population_features
+from runtime.warming.population import POPULATION_FEATURES, Layer, PopulationModel, population_features
 from runtime.warming.recurrence import RecurrenceEvidence
 from runtime.warming.signals import InvocationSignals
 
@@ -33,6 +36,13 @@ DEFAULT_SEED: Final = 0
 DEFAULT_MAX_ROWS: Final = 300_000
 DEFAULT_HORIZON: Final = 240
 DEFAULT_PRIOR_STRENGTH: Final = 1.0
+HIDDEN: Final = (64, 32)
+"""Hidden units per layer of each member (two ReLU layers; `()` is a logistic model)."""
+MEMBERS: Final = 3
+EPOCHS: Final = 8
+LEARNING_RATE: Final = 3e-3
+WEIGHT_DECAY: Final = 1e-5
+BATCH_ROWS: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -97,14 +107,19 @@ def collect_rows(
     return Rows(np.concatenate(features), np.concatenate(labels), np.concatenate(owners))
 
 
-def fit_logistic(
-    features: npt.NDArray[np.floating], labels: npt.NDArray[np.bool_], names: Sequence[str], *, l2: float = DEFAULT_L2
-) -> tuple[Floats, float]:
-    """Weights and bias (on the raw features) minimising the log-loss + l2/2 |w|^2 on standardised columns."""
-    columns = [POPULATION_FEATURES.index(name) for name in names]
-    x = np.asarray(features[:, columns], dtype=np.float64)
+def _standardise(x: Floats) -> tuple[Floats, Floats]:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0  # a constant column carries nothing; keep it finite
+    return mean, scale
+
+
+def fit_logistic(
+    features: npt.NDArray[np.floating], labels: npt.NDArray[np.bool_], names: Sequence[str], *, l2: float = DEFAULT_L2
+) -> PopulationModel:
+    """The logistic model (one linear member) minimising the log-loss + l2/2 |w|^2 on standardised columns."""
+    columns = [POPULATION_FEATURES.index(name) for name in names]
+    x = np.asarray(features[:, columns], dtype=np.float64)
+    mean, scale = _standardise(x)
     z = np.column_stack([(x - mean) / scale, np.ones(x.shape[0])])
     y = labels.astype(np.float64)
     n = float(x.shape[0])
@@ -117,20 +132,71 @@ def fit_logistic(
         return float(value.sum() + 0.5 * l2 * penalty @ penalty) / n, (gradient + l2 * penalty) / n
 
     result = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-8})
-    weights = result.x[:-1] / scale
-    return weights, float(result.x[-1] - weights @ mean)
+    layer = (result.x[:-1, None], result.x[-1:])
+    return PopulationModel(feature_names=tuple(names), mean=mean, scale=scale, members=((layer,),))
+
+
+def fit_ensemble(
+    features: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.bool_],
+    names: Sequence[str],
+    *,
+    hidden: Sequence[int] = HIDDEN,
+    members: int = MEMBERS,
+    seed: int = DEFAULT_SEED,
+) -> PopulationModel:
+    """`members` ReLU networks, seeds seed..seed+members-1, on standardised columns; logits averaged."""
+    import torch
+
+    columns = [POPULATION_FEATURES.index(name) for name in names]
+    x = np.asarray(features[:, columns], dtype=np.float64)
+    mean, scale = _standardise(x)
+    inputs = torch.tensor((x - mean) / scale, dtype=torch.float32)
+    targets = torch.tensor(labels, dtype=torch.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the sums run in one order, so the same seed gives the same weights
+    try:
+        nets = [_train_net(inputs, targets, hidden, seed + k) for k in range(members)]
+    finally:
+        torch.set_num_threads(threads)
+    return PopulationModel(feature_names=tuple(names), mean=mean, scale=scale, members=tuple(nets))
+
+
+def _train_net(inputs: Any, targets: Any, hidden: Sequence[int], seed: int) -> tuple[Layer, ...]:
+    import torch
+
+    torch.manual_seed(seed)
+    widths = [inputs.shape[1], *hidden, 1]
+    dense = [torch.nn.Linear(a, b) for a, b in itertools.pairwise(widths)]
+    modules: list[torch.nn.Module] = []
+    for layer in dense[:-1]:
+        modules += [layer, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*modules, dense[-1])
+    optimiser = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(EPOCHS):
+        for batch in torch.randperm(targets.shape[0], generator=generator).split(BATCH_ROWS):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(inputs[batch]).squeeze(1), targets[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return tuple(
+        (layer.weight.detach().double().numpy().T.copy(), layer.bias.detach().double().numpy().copy()) for layer in dense
+    )
 
 
 def train(
     traces: Sequence[str],
     *,
     names: Sequence[str] = POPULATION_FEATURES,
-    l2: float = DEFAULT_L2,
     seed: int = DEFAULT_SEED,
     max_rows: int = DEFAULT_MAX_ROWS,
     exclude_fold: tuple[int, int] | None = None,
+    linear: bool = False,
 ) -> PopulationModel:
-    """Fit on the bundled `traces`; `exclude_fold=(fold, folds)` leaves that grouped fold out of every trace."""
+    """Fit on the bundled `traces`; `exclude_fold=(fold, folds)` leaves that grouped fold out of every trace.
+
+    `linear`: the logistic model instead of the ensemble (for the ablation)."""
     from runtime.traces.bundled import bundled_trace_dir, load_trace
 
     parts = [rows_of(name, seed=seed, max_rows=max_rows) for name in traces]
@@ -142,19 +208,34 @@ def train(
         ]
     features = np.concatenate([rows.features for rows in parts])
     labels = np.concatenate([rows.labels for rows in parts])
-    weights, bias = fit_logistic(features, labels, names, l2=l2)
+    if linear:
+        model = fit_logistic(features, labels, names)
+        recipe: dict[str, Any] = {"model": "logistic", "l2": DEFAULT_L2}
+    else:
+        model = fit_ensemble(features, labels, names, seed=seed)
+        recipe = {
+            "model": "relu-mlp-ensemble",
+            "hidden": list(HIDDEN),
+            "members": MEMBERS,
+            "epochs": EPOCHS,
+            "learning_rate": LEARNING_RATE,
+            "weight_decay": WEIGHT_DECAY,
+            "batch_rows": BATCH_ROWS,
+        }
     training = {
         "command": TRAINING_COMMAND,
         "traces": {name: trace_sha256(str(bundled_trace_dir(name))) for name in traces},
         "rows": int(labels.size),
         "positive_rows": int(labels.sum()),
         "seed": seed,
-        "l2": l2,
+        **recipe,
         "max_rows_per_trace": max_rows,
         "horizon_minutes": DEFAULT_HORIZON,
         "prior_strength": DEFAULT_PRIOR_STRENGTH,
     }
-    return PopulationModel(feature_names=tuple(names), weights=weights, bias=bias, training=training)
+    return PopulationModel(
+        feature_names=model.feature_names, mean=model.mean, scale=model.scale, members=model.members, training=training
+    )
 
 
 _ROWS: dict[tuple[str, int, int], Rows] = {}

@@ -3,8 +3,8 @@
 Each minute, for every app, P = P(invocation in the next minute) comes from the causal signals of
 `signals.py` and `recurrence.py` (idle-time hazard, wall-clock phase, gap echoes, earlier lags, the
 common gap, survival, recent rates), weighed by a logistic model trained on a population of apps
-(`population.py`) and fine-tuned online on every app's past minutes (`calibration.py`). The app is
-loaded when
+(`population.py`), optionally recalibrated online on every app's past minutes (`calibration.py`). The
+app is loaded when
 
     P x cold-start cost - (1 - P) x idle memory cost > cost threshold
 
@@ -44,7 +44,7 @@ class ProbabilityModel(StrEnum):
     CALIBRATED = "calibrated"
     """All `signals.py` evidence, weighed by a pooled logistic model refitted online from the hazard alone."""
     POPULATION = "population"
-    """`signals.py` and `recurrence.py` evidence, weighed by the shipped population model, fine-tuned online."""
+    """`signals.py` and `recurrence.py` evidence, weighed by the shipped population model (optionally recalibrated)."""
 
 
 class PredictiveConfig(BaseModel):
@@ -72,7 +72,7 @@ class PredictiveConfig(BaseModel):
             description="a cold start of an app seen k times costs (1 + rarity_weight / k) x the base price: "
             "it hits a larger share of that app's users",
         ),
-    ] = 10.0
+    ] = 3.0
 
     budget: WarmingBudget | None = Field(
         default=None, description="price cold starts online to keep wasted memory within this (None: fixed price)"
@@ -80,8 +80,8 @@ class PredictiveConfig(BaseModel):
     probability_model: ProbabilityModel = ProbabilityModel.POPULATION
     fine_tune: bool = Field(
         default=False,
-        description="refit the logistic weights online on the served apps (the calibrated model always does);"
-        " off for the population model: it cost 0-10 % more cold starts on the bundled traces (docs/warming.md)",
+        description="recalibrate the population model's logit online on the served apps (the calibrated model"
+        " always refits its weights); off by default (docs/warming.md, ablation)",
     )
     refit_every_minutes: Annotated[
         int, Field(ge=1, description="minutes between refits of the pooled logistic model")
@@ -132,7 +132,7 @@ class PredictiveWarming(WarmingPolicy):
             if self._model is None:
                 self._model = shipped_model()
             self.recurrence = RecurrenceEvidence(n, cfg.horizon_minutes)
-            prior, prior_bias = self._model.weights, self._model.bias
+            prior, prior_bias = np.ones(1), 0.0  # P = sigmoid(1 x the ensemble's logit + 0) until fine-tuned
         else:
             prior, prior_bias = np.zeros(len(FEATURE_NAMES)), 0.0
             prior[FEATURE_NAMES.index("hazard")] = 1.0  # the hazard alone until data says otherwise
@@ -179,7 +179,8 @@ class PredictiveWarming(WarmingPolicy):
             return p
         if self.recurrence is not None:
             assert self._model is not None
-            features = population_features(self.signals, self.recurrence, apps, since)[:, self._model.columns]
+            evidence = population_features(self.signals, self.recurrence, apps, since)[:, self._model.columns]
+            features = self._model.logit(evidence)[:, None]
         else:
             features = self.signals.features(apps, since)
         self._asked = (apps, features)
@@ -194,6 +195,11 @@ class PredictiveWarming(WarmingPolicy):
         saving = p * self.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
         self._decided = (p > 0) & (saving > self._threshold_usd)
         return self._decided, p
+
+    @property
+    def learns(self) -> bool:
+        """Whether the minutes it observes refit its model (then each minute's prediction is a training row)."""
+        return self._learns
 
     @property
     def cold_start_usd(self) -> float:

@@ -9,7 +9,10 @@ population model needs to tell a timer from a burst from a one-off, all from min
 - the most common completed idle gap: whether the current idle time is it or a multiple of it (a
   timer that skips runs), and how dominant it is;
 - how unusual the current idle time is: the share of the app's completed gaps at least this long;
-- recent rate: invocation minutes in the last hour and in the last `horizon` minutes.
+- recent rate: invocation minutes in the last hour and in the last `horizon` minutes;
+- regularity: the mean and spread of the app's completed idle gaps on the log scale (a timer's gaps
+  barely vary, a bursty app's span decades), the current idle time as a z-score against them, and
+  how many consecutive minutes its last burst lasted.
 """
 
 from __future__ import annotations
@@ -35,12 +38,20 @@ RECURRENCE_FEATURE_NAMES: Final = (
     "survival",
     "log_rate_hour",
     "log_rate_horizon",
+    "gap_log_mean",
+    "gap_log_std",
+    "idle_z",
+    "log_burst_run",
 )
 """Column order of `RecurrenceEvidence.features`."""
 
 _BASE_PSEUDO_MINUTES: Final = 2.0
 """Each lag's hit rate starts from the app's base rate with this many pseudo-trials."""
 _RATE_HOUR: Final = 60
+_GAP_PRIOR_LOG: Final = float(np.log(10.0))
+"""Before an app has completed idle gaps, its log-gap mean shrinks to 10 minutes' with one pseudo-gap ..."""
+_GAP_PRIOR_VARIANCE: Final = 1.0
+"""... of variance 1 on the log scale (a factor e either way)."""
 _CLIP: Final = 1e-6
 
 
@@ -65,6 +76,8 @@ class RecurrenceEvidence:
         self._first = np.full(n_apps, -1, dtype=np.int64)
         self._active = np.zeros(n_apps)
         self._lags = np.arange(1, horizon + 1)
+        self._log_gaps = np.zeros((n_apps, 3))  # count, sum and sum of squares of log idle gaps (> 1 minute)
+        self._run = np.zeros(n_apps)  # consecutive invocation minutes ending at the last one
 
     def add_apps(self, count: int) -> None:
         """Start tracking `count` more apps, never invoked so far."""
@@ -73,6 +86,7 @@ class RecurrenceEvidence:
         self._gaps = grow_rows(self._gaps, count, 0)
         self._last, self._first = grow_rows(self._last, count, -1), grow_rows(self._first, count, -1)
         self._active = grow_rows(self._active, count, 0)
+        self._log_gaps, self._run = grow_rows(self._log_gaps, count, 0), grow_rows(self._run, count, 0)
 
     def _past(self, apps: Ints) -> npt.NDArray[np.bool_]:
         """apps x horizon: column L-1 is whether the app fired L minutes before minute t."""
@@ -108,6 +122,10 @@ class RecurrenceEvidence:
         survival = _logit((at_least + 0.5) / (completed + 1.0))
         hour_slots = (t - np.arange(1, _RATE_HOUR + 1)) % self.horizon
         rate_hour = self._ring[np.ix_(apps, hour_slots)].sum(axis=1) if self.horizon >= _RATE_HOUR else past.sum(1)
+        n_gaps, gap_sum, gap_squares = self._log_gaps[apps].T
+        gap_mean = (gap_sum + _GAP_PRIOR_LOG) / (n_gaps + 1.0)
+        gap_variance = (gap_squares + _GAP_PRIOR_LOG**2 + _GAP_PRIOR_VARIANCE) / (n_gaps + 1.0) - gap_mean**2
+        gap_std = np.sqrt(np.maximum(gap_variance, 1e-3))
         return np.stack(
             [
                 _logit(best),
@@ -120,6 +138,10 @@ class RecurrenceEvidence:
                 survival,
                 np.log1p(rate_hour.astype(np.float64)),
                 np.log1p(past.sum(axis=1).astype(np.float64)),
+                gap_mean,
+                gap_std,
+                (np.log(since) - gap_mean) / gap_std,
+                np.log1p(self._run[apps]),
             ],
             axis=1,
         )
@@ -133,7 +155,11 @@ class RecurrenceEvidence:
             self._trials[recent, 1:] += past
             self._hits[recent, 1:] += past & invoked[recent, None]
         returning = np.flatnonzero(invoked & (self._last >= 0))
-        self._gaps[returning, np.minimum(t - self._last[returning], self.horizon + 1)] += 1.0
+        gaps = t - self._last[returning]
+        self._gaps[returning, np.minimum(gaps, self.horizon + 1)] += 1.0
+        idle, log_gap = returning[gaps > 1], np.log(gaps[gaps > 1].astype(np.float64))
+        self._log_gaps[idle] += np.stack([np.ones_like(log_gap), log_gap, log_gap**2], axis=1)
+        self._run[invoked] = np.where(self._last[invoked] == t - 1, self._run[invoked] + 1.0, 1.0)
         self._ring[:, t % self.horizon] = invoked
         self._first[invoked & (self._first < 0)] = t
         self._active += invoked
