@@ -88,12 +88,16 @@ class PredictorService:
         return self._state.startswith("no data"), self._state
 
     def _now_minute(self) -> datetime:
-        """The minute forecasts start at: now, unless the stored data ended more than a history window ago."""
+        """The first minute not yet stored: training and observation stop before it, forecasts start at it.
+
+        A minute counts as stored once the store holds it (the collector writes every function of a minute in one
+        batch, about `settle_seconds` + one interval after it ends; runtime/ingest/prometheus_collector.py), as
+        warming's gate reads it (`LivePredictiveGate.decide`, runtime/services/warming_policy.py). Reading up to the
+        clock's minute instead would observe the newest minute as silent before it is stored, and never read it
+        again. Stored data that ended long ago (a replayed trace) is followed the same way."""
         now = floor_minute(self._clock())
         newest = last_stored_minute(self._engine)
-        if newest is not None and newest + timedelta(seconds=self._settings.prediction.history_window) < now:
-            return floor_minute(newest) + timedelta(minutes=1)
-        return now
+        return now if newest is None else min(now, floor_minute(newest) + timedelta(minutes=1))
 
     def retrain(self) -> TrainedModel | None:
         """Fit a new version on the latest stored history_window and swap it in; None when nothing is stored

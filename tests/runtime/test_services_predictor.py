@@ -85,6 +85,25 @@ def test_new_minutes_update_the_model_and_are_scored_as_wape_and_mape(engine: En
     assert steady is not None and steady < 0.5
 
 
+def test_a_minute_the_collector_has_not_stored_yet_is_read_when_it_lands_not_as_silence(engine: Engine) -> None:
+    # The collector stores minute m about 30 s + one interval after it ends: a refresh before that must not
+    # observe m as zero invocations (and then never read it again).
+    ingest(engine, 0, 180)
+    clock = SteppingClock(START + timedelta(minutes=180, seconds=10))
+    registry = CollectorRegistry()
+    predictor = service(engine, clock, registry)
+    predictor.refresh()
+
+    clock.now += timedelta(minutes=1)  # minute 180 has ended, but is not stored yet
+    assert predictor.refresh() == []  # nothing new is stored: the forecast from minute 180 stands
+    ingest(engine, 180, 1)
+    forecasts = predictor.refresh()
+
+    assert forecasts and forecasts[0].window_start == START + timedelta(minutes=181)
+    steady = registry.get_sample_value("isf_function_forecast_mape", {"function": "steady"})
+    assert steady is not None and steady < 0.5  # scored against the 30 it really had, not a 0
+
+
 def test_forecasts_reach_redis_for_the_read_api(engine: Engine, hot_state: HotState) -> None:
     ingest(engine, 0, 180)
     clock = SteppingClock(START + timedelta(minutes=180))
