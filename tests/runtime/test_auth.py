@@ -98,8 +98,12 @@ def test_every_guarded_route_refuses_a_missing_a_wrong_and_a_wrong_scope_token_a
 
 def test_probes_and_metrics_are_open(app: FastAPI) -> None:
     with TestClient(app) as client:
-        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        for path in ("/healthz", "/metrics", "/openapi.json"):
             assert client.get(path).status_code == 200, path
+        # Open, but its answer is the service's state: a predictor still training on what other tests stored
+        # in the shared database is not ready yet (503), which is not a refusal.
+        ready = client.get("/readyz")
+        assert ready.status_code in (200, 503) and "WWW-Authenticate" not in ready.headers, ready.text
 
 
 def test_a_route_added_without_a_scope_is_refused_when_the_app_is_built(database_url: str, tokens_dir: Path) -> None:
