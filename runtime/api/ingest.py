@@ -40,7 +40,7 @@ class InvocationIn(BaseModel):
     minute: UtcMinute = Field(description="ISO-8601 start of the minute; UTC if no offset is given")
     count: Annotated[int, Field(strict=True, ge=0, le=2**62)]
     duration_ms_avg: Annotated[float, Field(strict=True, ge=0, le=1e12, allow_inf_nan=False)] | None = None
-    cold_starts: Annotated[int, Field(strict=True, ge=0, le=2**62)] | None = Field(
+    cold_starts: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = Field(
         None, description="measured cold starts of the minute (runtime/ingest/prometheus_collector.py); "
                           "at most count; omitted: not measured")
 
