@@ -28,6 +28,7 @@ from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
 from runtime.cluster_sim.prometheus import SimulatedPrometheus
 from runtime.ingest.counters import MeasuredCounters
 from runtime.ingest.prometheus_collector import CollectorConfig, collect_minute
+from runtime.settings import CostSettings
 from runtime.store import InvocationRecord, open_engine, upgrade
 
 T0 = datetime(2019, 7, 15, tzinfo=UTC)
@@ -68,7 +69,7 @@ def bench_observe(batch: int, rounds: int = 20) -> float:
     with tempfile.TemporaryDirectory() as folder:
         engine = open_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
         upgrade(engine)
-        counters = MeasuredCounters(CollectorRegistry(), engine, cold_start_usd=0.0001)
+        counters = MeasuredCounters(CollectorRegistry(), engine, cost=CostSettings())
         records = [InvocationRecord(f"fn-{i % 2000}", T0 + timedelta(minutes=i // 2000), i % 17, 12.5, i % 2)
                    for i in range(batch)]
         counters.observe(records)  # the children and the tier map exist after the first batch

@@ -14,7 +14,8 @@ COLLECT_EVERY_S = 60.0
 
 
 def knative_collector_loop(context: ServiceContext, counters: MeasuredCounters) -> list[PeriodicLoop]:
-    """Knative request counts and cold starts from Prometheus into the store, every minute (ISF_PROMETHEUS_URL)."""
+    """Knative request counts, cold starts and ready pods from Prometheus into the store, every minute
+    (ISF_PROMETHEUS_URL)."""
     if context.settings.prometheus_url is None:
         return []
     from runtime.ingest.prometheus_collector import CollectorConfig, KnativeCollector
@@ -25,7 +26,7 @@ def knative_collector_loop(context: ServiceContext, counters: MeasuredCounters) 
 
 
 def create_api_app(settings: ServiceSettings) -> FastAPI:
-    """The api service for `settings`; it exports the invocation and cold-start counters (runtime.ingest.counters)."""
+    """The api service for `settings`; it exports what it ingests as counters (runtime.ingest.counters)."""
     counters: list[MeasuredCounters] = []  # built with the context, before the loops
     app = create_service_app(
         "api",
@@ -35,7 +36,6 @@ def create_api_app(settings: ServiceSettings) -> FastAPI:
         description="Invocation ingest and the operators' read API of the intelligent serverless platform.",
     )
     context: ServiceContext = app.state.context
-    counters.append(MeasuredCounters(context.registry, context.engine,
-                                     cold_start_usd=context.settings.runtime.cost.cold_start_usd))
+    counters.append(MeasuredCounters(context.registry, context.engine, cost=context.settings.runtime.cost))
     app.state.measured_counters = counters[0]
     return app

@@ -43,6 +43,9 @@ class InvocationIn(BaseModel):
     cold_starts: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = Field(
         None, description="measured cold starts of the minute (runtime/ingest/prometheus_collector.py); "
                           "at most count; omitted: not measured")
+    ready_pods: Annotated[float, Field(strict=True, ge=0, le=1e6, allow_inf_nan=False)] | None = Field(
+        None, description="measured ready pods, the minute's average over all revisions "
+                          "(runtime/ingest/prometheus_collector.py); omitted: not measured")
 
     @model_validator(mode="after")
     def _cold_starts_within_count(self) -> InvocationIn:
@@ -70,6 +73,7 @@ class StoredMinute(BaseModel):
     count: int
     duration_ms_avg: float | None
     cold_starts: int | None = None
+    ready_pods: float | None = None
 
 
 class InvocationSeries(BaseModel):
@@ -120,7 +124,7 @@ def post_invocations(
             status_code=429,
             headers={"Retry-After": "60"},
         )
-    records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts)
+    records = [InvocationRecord(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts, r.ready_pods)
                for r in batch.records]
     try:
         accepted = Accepted(accepted=record_invocations(context.engine, batch.source, records))
@@ -173,5 +177,5 @@ def get_invocations(
         start=start,
         end=end,
         invocations=[StoredMinute(minute=r.minute, source=r.source, count=r.count, duration_ms_avg=r.duration_ms_avg,
-                                  cold_starts=r.cold_starts) for r in rows],
+                                  cold_starts=r.cold_starts, ready_pods=r.ready_pods) for r in rows],
     )

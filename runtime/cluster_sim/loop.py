@@ -24,8 +24,10 @@ wasted memory (minutes with a ready pod and no request, x the function's memory,
 Cold starts and the posted minutes are *measured* as in production: the cluster's Knative series go
 into a simulated Prometheus (`prometheus.py`: `kn_revision_pods_count`, the queue-proxy's request
 histogram) and the collector's own `collect_minute` queries it over HTTP; the records it returns
-(count, latency, cold starts) are what is posted and what the report adds up. The api exports
-`isf_invocations_total` / `isf_cold_starts_total` from them; the cluster does not.
+(count, latency, cold starts, ready pods) are what is posted and what the report adds up. The api exports
+`isf_invocations_total`, `isf_cold_starts_total`, `isf_wasted_memory_mb_seconds_total` and
+`isf_cost_usd_total` from them (runtime/ingest/counters.py); the cluster's /isf/v1/metrics serves only its
+Knative series, so every `isf_*` series has one exporter.
 """
 
 from __future__ import annotations
@@ -50,15 +52,14 @@ from typing import Any
 
 import httpx
 import numpy as np
-from prometheus_client import CollectorRegistry, generate_latest
 
 from runtime.cluster_sim.api_server import CLOCK_PATH, METRICS_PATH, PROMETHEUS_PATH, ClusterApiServer
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, MinuteOutcome, SimulatedCluster
 from runtime.cluster_sim.prometheus import SimulatedPrometheus
-from runtime.contract import environment, metrics
+from runtime.contract import environment
 from runtime.ingest.prometheus_collector import CollectorConfig, collect_minute
-from runtime.settings import CostSettings, RuntimeSettings
+from runtime.settings import RuntimeSettings
 from runtime.store.invocations import InvocationRecord
 from runtime.traces.trace import Trace
 
@@ -279,35 +280,6 @@ class ServiceProcesses:
                 service.process.wait(5)
 
 
-class _ClusterMetrics:
-    """The cluster's series (`runtime.contract.metrics`) and its Knative series, served at /isf/v1/metrics.
-
-    Invocations, cold starts and their cost (`isf_cost_usd_total{kind="cold_start"}`) are not among
-    them: the api exports those from what the collector measured (runtime/ingest/counters.py). Nor is
-    `isf_warm_pool_size`: the warming service exports it (the min-scale it holds); the ready pods it leads to are
-    the cluster's `kn_revision_pods_count`. Two exporters of one series would double every sum over it."""
-
-    def __init__(self, cost: CostSettings | None = None, knative: SimulatedPrometheus | None = None) -> None:
-        self._cost_settings = cost or CostSettings()
-        self._knative = knative
-        self.registry = CollectorRegistry()
-        self.cost = metrics.COST.counter(self.registry)
-        self.wasted = metrics.WASTED_MEMORY.counter(self.registry)
-
-    def record(self, outcome: MinuteOutcome) -> None:
-        for f in outcome.functions:
-            idle = max(f.ready_pods - f.needed_pods, 0)
-            if idle:
-                self.wasted.labels(f.function_id, f.tier).inc(idle * f.memory_mb * 60.0)
-                # the same price as _cost(): MB-seconds / 1024 = GB-seconds
-                self.cost.labels("warm_memory", f.tier).inc(
-                    idle * f.memory_mb * 60.0 / 1024.0 * self._cost_settings.memory_gb_second_usd
-                )
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry) + (self._knative.exposition() if self._knative is not None else b"")
-
-
 Progress = Callable[[int, "LoopReport", MinuteOutcome], None]
 """Called after each simulated minute with (minutes done, the report so far, that minute's outcome)."""
 
@@ -379,7 +351,6 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
     durations = dict(zip(window.functions, window.duration_ms.tolist(), strict=True))
     clock = BarrierClock(t0, BARRIER)
     knative_series = SimulatedPrometheus()
-    cluster_metrics = _ClusterMetrics(settings.cost, knative_series)
     series: dict[str, list[float]] = {k: [] for k in ("cold_starts", "wasted_mb_minutes", "warm_mb",
                                                         "fixed10_cold_starts", "fixed10_wasted_mb_minutes",
                                                         "deployed_cold_starts", "deployed_wasted_mb_minutes")}
@@ -388,7 +359,7 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
     alive.set()
 
     with _run_dir(config.workdir) as run_dir, ClusterApiServer(
-        cluster, clock, metrics=cluster_metrics.exposition, prometheus=knative_series
+        cluster, clock, metrics=knative_series.exposition, prometheus=knative_series
     ) as server:
         kubeconfig = server.write_kubeconfig(run_dir / "kubeconfig")
         env = _environment(run_dir, kubeconfig, server.url + CLOCK_PATH)
@@ -431,7 +402,6 @@ def run_loop(config: LoopConfig, trace: Trace, *, settings: RuntimeSettings | No
                     raise LoopError(f"a control pass at {minute_start.isoformat()} did not finish in time")
                 outcome = cluster.step({f: int(c) for f, c in zip(window.functions, counts[:, k].tolist(),
                                                                    strict=True) if c}, durations)
-                cluster_metrics.record(outcome)
                 knative_series.scrape_minute(minute_start, ((f.function_id, f.invocations, f.ready_pods,
                                                              durations[f.function_id]) for f in outcome.functions),
                                              cluster.revision_of)
@@ -484,11 +454,11 @@ class _Measurement:
 
 
 def _post_minute(api: httpx.Client, measured: list[InvocationRecord]) -> None:
-    """The invoked functions' records of one minute, as the collector measured them."""
+    """One minute's records as the collector measured them: the invoked functions' and the idle warm ones'."""
     records = [
         {"function_id": r.function_id, "minute": r.minute.isoformat(), "count": r.count,
-         "duration_ms_avg": r.duration_ms_avg, "cold_starts": r.cold_starts}
-        for r in measured if r.count > 0
+         "duration_ms_avg": r.duration_ms_avg, "cold_starts": r.cold_starts, "ready_pods": r.ready_pods}
+        for r in measured if r.count > 0 or r.ready_pods
     ]
     if not records:
         return

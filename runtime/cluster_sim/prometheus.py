@@ -9,15 +9,19 @@ measurement reads (runtime/ingest/prometheus_collector.py), under Knative 1.23's
   that a rollout replaced reports 0 from then on, as its PodAutoscaler does once scaled down;
 - `kn_serving_invocation_duration_seconds_{count,sum}` (the queue-proxy's request histogram,
   pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute, with the
-  `isf_function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`.
+  `isf_function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`;
+- `up` of the queue-proxy scrape targets, with the same labels: 1 per scrape while the revision has ready
+  pods (one target per revision: the simulated cluster does not name pods), then a staleness marker, as
+  Prometheus writes when a target disappears (a stale series is absent from instant queries).
 
 `GET /api/v1/query?query=...&time=...` (Prometheus's HTTP API shape) answers the PromQL forms the
 collector sends and refuses any other with Prometheus's `bad_data` error, so a changed query fails
 loudly here instead of being answered wrongly:
 
-- `sum by (L, ...) (increase(NAME[Nm]))`, and a quotient of two of them (matched on equal label sets);
-- `min_over_time(sum by (L, ...) (NAME)[Nm:Ss])`, its steps aligned to multiples of S as Prometheus
-  aligns subquery steps.
+- `sum by (L, ...) (increase(NAME[Nm]))`;
+- `min_over_time(sum by (L, ...) (NAME)[Nm:Ss])` and the same with `avg_over_time`, its steps aligned to
+  multiples of S as Prometheus aligns subquery steps;
+- `count by (L, ...) (NAME{LABEL!=""})`.
 
 Instant values use Prometheus's 5-minute lookback (the newest sample at or before the time). `increase`
 is exact here (the newest sample in the range minus the newest before it, or 0 for a series born in the
@@ -44,9 +48,12 @@ RETAIN_S = LOOKBACK_S + 120.0
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _BY = r"sum by \((?P<by>[a-zA-Z0-9_, ]+)\)"
 _INCREASE = re.compile(rf"{_BY} \(increase\((?P<name>{_NAME})\[(?P<range>\d+)m\]\)\)")
-_MIN_OVER_SUBQUERY = re.compile(
-    rf"min_over_time\({_BY} \((?P<name>{_NAME})\)\[(?P<range>\d+)m:(?P<step>\d+)s\]\)"
+_OVER_SUBQUERY = re.compile(
+    rf"(?P<over>min|avg)_over_time\({_BY} \((?P<name>{_NAME})\)\[(?P<range>\d+)m:(?P<step>\d+)s\]\)"
 )
+_COUNT_SET = re.compile(rf'count by \((?P<by>[a-zA-Z0-9_, ]+)\) \((?P<name>{_NAME})\{{(?P<label>{_NAME})!=""\}}\)')
+STALE = math.nan
+"""Prometheus's staleness marker (a NaN it writes when a target or series disappears): absent from queries."""
 
 Labels = tuple[tuple[str, str], ...]
 Vector = dict[Labels, float]
@@ -64,6 +71,7 @@ class SimulatedPrometheus:
         self._lock = threading.Lock()
         self._revision: dict[str, Labels] = {}  # function id -> labels of its serving revision
         self._groups: dict[tuple[str, ...], dict[Labels, Labels]] = {}  # `sum by` keys -> label set -> group
+        self._up: set[Labels] = set()  # scrape targets (revisions with ready pods) whose `up` is not stale
 
     # -- samples ---------------------------------------------------------------------------------
     def add(self, name: str, labels: Mapping[str, str] | Labels, at: float, value: float) -> None:
@@ -102,9 +110,21 @@ class SimulatedPrometheus:
                 previous = self._revision.get(function_id)
                 if previous is not None and previous != key:  # a rollout: the old revision is scaled down
                     self._append(pods, previous, t0, 0.0)
+                    previous_pods = tuple(sorted({**dict(previous), kn.FUNCTION_ID_LABEL: function_id}.items()))
+                    if previous_pods in self._up:
+                        self._up.discard(previous_pods)
+                        self._append(kn.UP.name, previous_pods, t0, STALE)
                 self._revision[function_id] = key
+                had_pods = pod_key in self._up
+                if ready_pods > 0:
+                    self._up.add(pod_key)
+                elif had_pods:
+                    self._up.discard(pod_key)
+                    self._append(kn.UP.name, pod_key, t0, STALE)
                 for offset in range(0, 60, kn.SCRAPE_INTERVAL_S):
                     self._append(pods, key, t0 + offset, float(ready_pods))
+                    if ready_pods > 0:
+                        self._append(kn.UP.name, pod_key, t0 + offset, 1.0)
                 seconds = duration_ms / 1000.0 if math.isfinite(duration_ms) else 0.0
                 self._append(count, pod_key, end, self._total(count, pod_key) + requests)
                 self._append(total, pod_key, end, self._total(total, pod_key) + requests * seconds)
@@ -120,7 +140,9 @@ class SimulatedPrometheus:
 
     def _value_at(self, samples: deque[tuple[float, float]], at: float) -> float | None:
         sample = self._newest(samples, at)
-        return sample[1] if sample is not None and sample[0] > at - LOOKBACK_S else None
+        if sample is None or sample[0] <= at - LOOKBACK_S or math.isnan(sample[1]):  # none, too old, or stale
+            return None
+        return sample[1]
 
     def _matching(self, name: str) -> list[tuple[Labels, deque[tuple[float, float]]]]:
         return list(self._series.get(name, {}).items())
@@ -148,32 +170,36 @@ class SimulatedPrometheus:
             values.append((labels, last[1] - (before[1] if before is not None else 0.0)))
         return self._group(match["by"], values)
 
-    def _min_over_subquery(self, match: re.Match[str], at: float) -> Vector:
+    def _over_subquery(self, match: re.Match[str], at: float) -> Vector:
         step = int(match["step"])
         if step <= 0:
             raise PromQLError("zero subquery resolution")
         since = at - int(match["range"]) * 60.0
         first = math.floor(since / step) * step + step  # steps are multiples of the resolution in (since, at]
         series = self._matching(match["name"])
-        out: Vector = {}
+        steps: dict[Labels, list[float]] = {}
         t = float(first)
         while t <= at:
             instant = [(labels, v) for labels, samples in series if (v := self._value_at(samples, t)) is not None]
             for group, value in self._group(match["by"], instant).items():
-                out[group] = min(out.get(group, value), value)
+                steps.setdefault(group, []).append(value)
             t += step
-        return out
+        reduce = min if match["over"] == "min" else (lambda values: sum(values) / len(values))
+        return {group: reduce(values) for group, values in steps.items()}
+
+    def _count_set(self, match: re.Match[str], at: float) -> Vector:
+        label = match["label"]
+        present = [(labels, 1.0) for labels, samples in self._matching(match["name"])
+                   if dict(labels).get(label) and self._value_at(samples, at) is not None]
+        return self._group(match["by"], present)
 
     def _evaluate(self, expr: str, at: float) -> Vector:
         if (match := _INCREASE.fullmatch(expr)) is not None:
             return self._increase(match, at)
-        if (match := _MIN_OVER_SUBQUERY.fullmatch(expr)) is not None:
-            return self._min_over_subquery(match, at)
-        left, slash, right = expr.partition(" / ")
-        if slash and (lm := _INCREASE.fullmatch(left)) and (rm := _INCREASE.fullmatch(right)):
-            numerator, denominator = self._increase(lm, at), self._increase(rm, at)
-            return {k: (v / denominator[k] if denominator[k] else math.nan) for k, v in numerator.items()
-                    if k in denominator}
+        if (match := _OVER_SUBQUERY.fullmatch(expr)) is not None:
+            return self._over_subquery(match, at)
+        if (match := _COUNT_SET.fullmatch(expr)) is not None:
+            return self._count_set(match, at)
         raise PromQLError(f"the simulated Prometheus does not evaluate {expr!r}")
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:

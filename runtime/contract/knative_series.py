@@ -156,6 +156,9 @@ KNATIVE_SERIES: tuple[Series, ...] = tuple(
 )
 
 # Series of the kube-prometheus-stack 88.5.3 exporters and of Prometheus itself that our queries use.
+UP = Series("up", Component.PROMETHEUS, "gauge", "", "Prometheus: one per scrape target, with the target's labels "
+            "(prometheus/docs docs/concepts/jobs_instances.md)")
+
 KUBERNETES_SERIES: tuple[Series, ...] = (
     Series("container_cpu_usage_seconds_total", Component.CADVISOR, "counter", "s",
            "cAdvisor via the kubelet ServiceMonitor (kube-prometheus-stack kubelet.serviceMonitor.cAdvisor)"),
@@ -163,7 +166,7 @@ KUBERNETES_SERIES: tuple[Series, ...] = (
            "cAdvisor via the kubelet ServiceMonitor (kube-prometheus-stack kubelet.serviceMonitor.cAdvisor)"),
     Series("kube_pod_container_status_restarts_total", Component.KUBE_STATE_METRICS, "counter", "",
            "kube-state-metrics docs/metrics/workload/pod-metrics.md"),
-    Series("up", Component.PROMETHEUS, "gauge", "", "Prometheus: one per scrape target"),
+    UP,
     Series("ALERTS", Component.PROMETHEUS, "gauge", "", "Prometheus: one per pending or firing alert"),
 )
 

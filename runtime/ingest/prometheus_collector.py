@@ -12,7 +12,11 @@ function are summed. The function id is the series' `isf_function` label, which 
 pod's `isf.io/function` label (the id warming and placement act on: Knative copies the Service template's
 labels to the Revision, `MakeRevision` in pkg/reconciler/configuration/resources/revision.go, and the
 Revision's to its pods, `makeLabels` in pkg/reconciler/revision/resources/meta.go); a pod without it is
-named `<namespace>.<configuration>` (both are DNS labels, so the dot is unambiguous and URL-safe). The average latency is `_sum / _count` in seconds, stored in milliseconds.
+named `<namespace>.<configuration>` (both are DNS labels, so the dot is unambiguous and URL-safe). Series of one
+(namespace, configuration) are summed in the collector even when their pods carry different `isf_function`
+values (a changed template label: old and new revisions both serve), and the records take the label with most
+requests. The average latency is the summed `_sum` increase over the summed `_count` increase, in seconds,
+stored in milliseconds.
 Missed minutes (Prometheus or the database down) are back-filled on the next pass, up to `max_backfill_minutes`.
 
 Cold starts, measured (the one definition; docs/operations.md "How cold starts are measured"): a
@@ -34,6 +38,12 @@ new pods but is no cold start here (as in the app-level simulator; instance-leve
 scale-to-zero and back within one scrape interval is missed; a scale-to-zero mid-minute followed by
 requests is seen; several scale-from-zeros in one minute count once. A function with requests but no
 `kn_revision_pods_count` series (autoscaler not scraped) has its cold starts unmeasured (None), not 0.
+Ready pods, measured: the minute's average of the same summed ready count (`avg_over_time` over the same
+subquery), stored per function-minute as `ready_pods`. A function with ready pods and no request in the minute
+gets a record of count 0 even when its queue-proxies have no request series yet (OTel instruments export
+nothing until their first measurement): its id comes from Prometheus's `up` series of the pods' scrape
+targets, which carry the PodMonitor's labels. The api prices those idle pods as wasted warm memory
+(runtime/ingest/counters.py).
 (Before 1.19 the queue-proxy exported OpenCensus `revision_request_count` / `revision_request_latencies`
 in ms, labelled `namespace_name` / `configuration_name`; Serving 1.23 exports neither.)
 """
@@ -85,13 +95,25 @@ def _group(metric: str) -> str:
     return f"sum by ({labels}) (increase({metric}[1m]))"
 
 
-def ready_pods_query(config: CollectorConfig) -> str:
-    """Fewest ready pods (all revisions summed) at any sample of the minute, evaluated at `READY_AT` into it."""
-    return f"min_over_time({kn.per_function(config.ready_pods_metric)}[1m:{config.ready_sample_seconds}s])"
+def ready_pods_query(config: CollectorConfig, over_time: str = "min") -> str:
+    """Fewest (`min`) or average (`avg`) ready pods, all revisions summed, over the samples of the minute,
+    evaluated at `READY_AT` into it."""
+    return f"{over_time}_over_time({kn.per_function(config.ready_pods_metric)}[1m:{config.ready_sample_seconds}s])"
+
+
+def function_names_query() -> str:
+    """Every scraped queue-proxy pod's function, per (namespace, configuration).
+
+    Prometheus writes `up` for every target it scrapes, with the target's labels (prometheus/docs
+    docs/concepts/jobs_instances.md, "Automatically generated labels and time series"), which the queue-proxy
+    PodMonitor's relabelings set; so a pod that never served a request, whose OTel request histogram has no data
+    point yet, is named."""
+    labels = ", ".join((*kn.FUNCTION_LABELS, kn.FUNCTION_ID_LABEL))
+    return f'count by ({labels}) ({kn.UP.name}{{{kn.FUNCTION_ID_LABEL}!=""}})'
 
 
 READY_AT = timedelta(seconds=59)
-"""Where in the minute `ready_pods_query` is evaluated: its subquery's steps are the minute's start and every
+"""Where in the minute the ready-pod queries are evaluated: their subquery's steps are the minute's start and every
 `ready_sample_seconds` after it (Prometheus aligns subquery steps to multiples of the resolution)."""
 
 def cold_starts(count: int, ready_pods: float | None) -> int | None:
@@ -105,15 +127,13 @@ def cold_starts(count: int, ready_pods: float | None) -> int | None:
     return int(ready_pods < 0.5)
 
 
-Vector = dict[tuple[str, str], tuple[str, float]]
-"""(namespace, configuration) -> (function id, value)."""
+Key = tuple[str, str]
+"""(namespace, configuration): one function, across its revisions."""
 
 
-def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> Vector:
-    """Evaluate an instant `query` at `at`, per (namespace, configuration) (NaN / missing labels dropped).
-
-    The function id is the series' `isf_function` label (the pod's `isf.io/function`), else
-    `<namespace>.<configuration>` (both DNS labels, so the dot is unambiguous)."""
+def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) -> list[tuple[Key, str, float]]:
+    """Evaluate an instant `query` at `at`: (namespace, configuration), `isf_function` label, value per series
+    (NaN / missing labels dropped; the function label is "" where the series has none)."""
     try:
         response = client.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": query, "time": at.timestamp()})
         body: dict[str, Any] = response.json()
@@ -127,37 +147,65 @@ def query_vector(client: httpx.Client, base_url: str, query: str, at: datetime) 
     data = body.get("data", {})
     if data.get("resultType") != "vector":
         raise CollectorError(f"query {query!r}: expected a vector result, got {data.get('resultType')!r}")
-    values: Vector = {}
+    values = []
     for sample in data.get("result", []):
         labels = sample.get("metric", {})
         namespace, configuration = labels.get(kn.NAMESPACE_LABEL), labels.get(kn.CONFIGURATION_LABEL)
         value = float(sample["value"][1])
         if namespace and configuration and math.isfinite(value):
-            function_id = labels.get(kn.FUNCTION_ID_LABEL) or f"{namespace}.{configuration}"
-            values[(namespace, configuration)] = (function_id, value)
+            values.append(((namespace, configuration), labels.get(kn.FUNCTION_ID_LABEL) or "", value))
     return values
 
 
+def _per_function(rows: list[tuple[Key, str, float]]) -> dict[Key, float]:
+    """Values summed per function: old and new pods of one configuration may carry different function labels
+    (the Service template's label was changed), and each is a share of the function's requests."""
+    summed: dict[Key, float] = {}
+    for key, _, value in rows:
+        summed[key] = summed.get(key, 0.0) + value
+    return summed
+
+
+def _names(rows: list[tuple[Key, str, float]]) -> dict[Key, str]:
+    """The function id of each (namespace, configuration): the `isf_function` label that carries most of the
+    value (requests, or pods), ties broken by name so the choice is stable. A configuration with none is
+    `<namespace>.<configuration>` in the records (both DNS labels, so the dot is unambiguous and URL-safe)."""
+    best: dict[Key, tuple[float, str]] = {}
+    for key, function_id, value in rows:
+        if function_id and (value, function_id) > best.get(key, (-math.inf, "")):
+            best[key] = (value, function_id)
+    return {key: function_id for key, (_, function_id) in best.items()}
+
+
 def collect_minute(client: httpx.Client, config: CollectorConfig, minute: datetime) -> list[InvocationRecord]:
-    """The records of `minute` (its start, UTC): count, average latency where requests were served, cold starts."""
+    """The records of `minute` (its start, UTC): count, average latency where requests were served, cold starts,
+    and the average ready pods; a function with ready pods and no request gets a record of count 0 (its idle
+    warm memory, runtime/ingest/counters.py)."""
     end = minute + timedelta(minutes=1)
-    counts = query_vector(client, config.prometheus_url, _group(config.request_metric), end)
-    if not counts:
+    url = config.prometheus_url
+    counted = query_vector(client, url, _group(config.request_metric), end)
+    average = _per_function(query_vector(client, url, ready_pods_query(config, "avg"), minute + READY_AT))
+    idle = [key for key, pods in average.items() if pods > 0]
+    if not counted and not idle:
         return []
-    latency_query = (
-        f"{_group(config.latency_metric + '_sum')} / {_group(config.latency_metric + '_count')}"
-    )
-    latencies = query_vector(client, config.prometheus_url, latency_query, end)
-    invoked = {key: max(0, round(count)) for key, (_, count) in counts.items()}
-    # the autoscaler's series carry no pod labels: matched to the function by namespace and configuration
-    ready = (
-        query_vector(client, config.prometheus_url, ready_pods_query(config), minute + READY_AT)
-        if any(invoked.values()) else {}
-    )
+    counts = _per_function(counted)
+    names = _names(counted)
+    if any(key not in counts for key in idle):  # warm without a request series: named by its pods' scrape targets
+        names = {**_names(query_vector(client, url, function_names_query(), minute + READY_AT)), **names}
+    invoked = {key: max(0, round(count)) for key, count in counts.items()}
+    seconds = _per_function(query_vector(client, url, _group(config.latency_metric + "_sum"), end)) if any(
+        invoked.values()) else {}
+    fewest = _per_function(query_vector(client, url, ready_pods_query(config, "min"), minute + READY_AT)) if any(
+        invoked.values()) else {}
+    keys = sorted(set(invoked) | set(idle))
     records = [
-        InvocationRecord(counts[key][0], minute, count, _milliseconds(latencies[key][1] if key in latencies else None),
-                         cold_starts(count, ready[key][1] if key in ready else None))
-        for key, count in invoked.items()
+        InvocationRecord(
+            names.get(key, f"{key[0]}.{key[1]}"), minute, invoked.get(key, 0),
+            _milliseconds(seconds[key] / counts[key] if key in seconds and counts.get(key) else None),
+            cold_starts(invoked.get(key, 0), fewest.get(key)),
+            average.get(key),
+        )
+        for key in keys
     ]
     return sorted(records, key=lambda r: r.function_id)
 

@@ -51,15 +51,13 @@ from runtime.services.warming_policy import UNKNOWN_DURATION_MS, GateDecision, L
 from runtime.settings import RuntimeSettings
 from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
-from runtime.store.functions import average_durations
+from runtime.store.functions import UNKNOWN_MEMORY_MB, average_durations
 from runtime.store.schema import AuditOutcome, Function
 from runtime.warming.pool import clamp_pool
 
 log = logging.getLogger(__name__)
 
 ACTOR = "warming"
-UNKNOWN_MEMORY_MB = 128.0
-"""Used until a function's memory is reported: Knative's common 128 MiB request."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,10 @@ class FunctionInfo:
     created_at: datetime | None = None
 
 
+UNKNOWN_MEMORY_MB = 128.0
+"""Used until a function's memory is reported: Knative's common 128 MiB request."""
+
+
 @dataclass(frozen=True, slots=True)
 class DurationStats:
     """A function's execution time: the average and named percentiles (e.g. "p50"), in ms."""
@@ -56,6 +60,13 @@ def list_functions(engine: Engine, *, limit: int = 100, offset: int = 0) -> tupl
         total = session.execute(select(func.count()).select_from(Function)).scalar_one()
         rows = session.execute(select(Function).order_by(Function.id).limit(limit).offset(offset)).scalars()
         return total, [_info(row) for row in rows]
+
+
+def function_memory(engine: Engine) -> dict[str, float]:
+    """Every function's memory in MB, where it is known."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Function.id, Function.memory_mb).where(Function.memory_mb > 0))
+        return {function_id: float(mb) for function_id, mb in rows if mb is not None}
 
 
 def function_tiers(engine: Engine) -> dict[str, Tier]:

@@ -17,8 +17,8 @@ from runtime.store.errors import WRITE_CONFLICT_RETRIES, is_write_conflict
 from runtime.store.schema import Function, Invocation, to_utc
 from runtime.store.upsert import insert_for
 
-# PostgreSQL caps a statement at 65,535 bind parameters; 5 per row keeps a chunk well below it.
-_ROWS_PER_STATEMENT = 10_000
+# PostgreSQL caps a statement at 65,535 bind parameters; 7 per row keeps a chunk below it.
+_ROWS_PER_STATEMENT = 9_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class InvocationRecord:
     duration_ms_avg: float | None = None
     cold_starts: int | None = None
     """Measured cold starts of the minute (runtime/ingest/prometheus_collector.py); None: not measured."""
+    ready_pods: float | None = None
+    """Measured ready pods, the minute's average over all its revisions (same module); None: not measured."""
 
 
 def ensure_functions(connection: Connection, function_ids: Iterable[str]) -> None:
@@ -75,6 +77,7 @@ def _insert_on_conflict(connection: Connection, source: str, records: Iterable[I
             "count": record.count,
             "duration_ms_avg": record.duration_ms_avg,
             "cold_starts": record.cold_starts,
+            "ready_pods": record.ready_pods,
         }
         for record in records
     ]
@@ -82,7 +85,7 @@ def _insert_on_conflict(connection: Connection, source: str, records: Iterable[I
     statement = statement.on_conflict_do_update(
         index_elements=["function_id", "minute", "source"],
         set_={"count": statement.excluded.count, "duration_ms_avg": statement.excluded.duration_ms_avg,
-              "cold_starts": statement.excluded.cold_starts},
+              "cold_starts": statement.excluded.cold_starts, "ready_pods": statement.excluded.ready_pods},
     )
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         connection.execute(statement, rows[start : start + _ROWS_PER_STATEMENT])
@@ -94,19 +97,20 @@ def _copy_then_merge(connection: Connection, source: str, records: Iterable[Invo
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS invocations_staging "
         "(function_id varchar(255), minute timestamptz, count bigint, duration_ms_avg double precision, "
-        "cold_starts integer) "
+        "cold_starts integer, ready_pods double precision) "
         "ON COMMIT DELETE ROWS"
     )
     statement = (
-        "COPY invocations_staging (function_id, minute, count, duration_ms_avg, cold_starts) FROM STDIN (FORMAT BINARY)"
+        "COPY invocations_staging (function_id, minute, count, duration_ms_avg, cold_starts, ready_pods) "
+        "FROM STDIN (FORMAT BINARY)"
     )
     try:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor, cursor.copy(statement) as copy:
-            copy.set_types(["varchar", "timestamptz", "int8", "float8", "int4"])
+            copy.set_types(["varchar", "timestamptz", "int8", "float8", "int4", "float8"])
             for record in records:
                 copy.write_row((record.function_id, to_utc(record.minute), record.count, record.duration_ms_avg,
-                                record.cold_starts))
+                                record.cold_starts, record.ready_pods))
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # Same exception type as every other statement, so callers handle one kind of outage.
         raise OperationalError(statement, None, error) from error
@@ -115,12 +119,13 @@ def _copy_then_merge(connection: Connection, source: str, records: Iterable[Invo
         "ORDER BY function_id ON CONFLICT DO NOTHING"
     )
     connection.exec_driver_sql(
-        "INSERT INTO invocations (function_id, minute, source, count, duration_ms_avg, cold_starts) "
-        "SELECT function_id, minute, %(source)s, count, duration_ms_avg, cold_starts FROM invocations_staging "
+        "INSERT INTO invocations (function_id, minute, source, count, duration_ms_avg, cold_starts, ready_pods) "
+        "SELECT function_id, minute, %(source)s, count, duration_ms_avg, cold_starts, ready_pods "
+        "FROM invocations_staging "
         "ORDER BY function_id, minute "  # the lock order every writer shares
         "ON CONFLICT (function_id, minute, source) "
         "DO UPDATE SET count = excluded.count, duration_ms_avg = excluded.duration_ms_avg, "
-        "cold_starts = excluded.cold_starts",
+        "cold_starts = excluded.cold_starts, ready_pods = excluded.ready_pods",
         {"source": source},
     )
 
@@ -134,6 +139,7 @@ class StoredInvocation:
     count: int
     duration_ms_avg: float | None
     cold_starts: int | None = None
+    ready_pods: float | None = None
 
 
 def invocations_between(
@@ -142,7 +148,7 @@ def invocations_between(
     """A function's stored minutes in [start, end), oldest first, optionally from one source."""
     query = (
         select(Invocation.minute, Invocation.source, Invocation.count, Invocation.duration_ms_avg,
-               Invocation.cold_starts)
+               Invocation.cold_starts, Invocation.ready_pods)
         .where(Invocation.function_id == function_id, Invocation.minute >= start, Invocation.minute < end)
         .order_by(Invocation.minute, Invocation.source)
     )

@@ -115,6 +115,8 @@ class Invocation(Base):
     duration_ms_avg: Mapped[float | None] = mapped_column(Float)
     # Measured cold starts (0 or 1 a minute, runtime/ingest/prometheus_collector.py); NULL: not measured.
     cold_starts: Mapped[int | None] = mapped_column(Integer)
+    # Measured ready pods, the minute's average over all revisions (the collector's); NULL: not measured.
+    ready_pods: Mapped[float | None] = mapped_column(Float)
 
 
 # The guide's index: a function's most recent minutes first.

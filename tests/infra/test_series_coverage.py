@@ -21,7 +21,7 @@ import pytest
 from components.observability.alerts import RUNBOOK, AlertThresholds, alert_rules
 from components.observability.dashboards import DASHBOARDS
 from components.observability.knative_monitors import knative_monitors
-from runtime.cluster_sim.loop import ROLES, ServiceProcesses, _ClusterMetrics  # pyright: ignore[reportPrivateUsage]
+from runtime.cluster_sim.loop import ROLES, ServiceProcesses
 from runtime.contract import environment, knative_series, metrics
 from tests.support.crd_schemas import crd_errors
 from tests.support.promql import exposition_series, metric_names
@@ -103,31 +103,17 @@ def test_every_service_exports_its_own_series(scraped: dict[str, set[str]]) -> N
     assert metrics.PLACEMENT_SOLVE.series() | metrics.PLACED_FUNCTIONS.series() | loops <= scraped["placement"]
 
 
-def test_every_contract_metric_is_exported_by_a_service_or_the_simulated_cluster(
-    scraped: dict[str, set[str]]
-) -> None:
-    exported = set().union(*scraped.values()) | exposition_series(_ClusterMetrics().exposition().decode())
+def test_every_contract_metric_is_exported_by_a_service(scraped: dict[str, set[str]]) -> None:
+    exported = set().union(*scraped.values())
     assert {m.name: sorted(m.series() - exported) for m in metrics.ALL_METRICS if m.series() - exported} == {}
 
 
-def test_the_simulated_cluster_exports_what_only_it_measures() -> None:
-    cluster = _ClusterMetrics()
-    cluster.cost.labels("warm_memory", "edge").inc(0.02)
-    text = cluster.exposition().decode()
-    for metric in (metrics.COST, metrics.WASTED_MEMORY):
-        assert f"# TYPE {metric.name} {metric.type.value}" in text
-    # the warming service's: a second exporter would double `sum(isf_warm_pool_size)` in isf loop
-    assert metrics.WARM_POOL_SIZE.name not in exposition_series(text)
-    assert set(SIMULATOR_ONLY) <= exposition_series(text)
-
-
-SIMULATOR_ONLY = {
-    # isf_cost_usd_total: the api prices measured cold starts (runtime/ingest/counters.py), the simulated
-    # cluster idle warm pods (kind warm_memory, which no service exports yet).
-    metrics.WASTED_MEMORY.name: "Idle warm memory: only the simulated cluster knows ready pods above need",
-}
-"""Queried series that no service exports yet (a known gap, issue 10 part 4): the simulated cluster does
-(test above). Exporting one from a service must remove it here; any other unexported series fails."""
+def test_what_the_api_measures_it_exports_and_no_other_service_does(scraped: dict[str, set[str]]) -> None:
+    measured = {metrics.INVOCATIONS, metrics.COLD_STARTS, metrics.WASTED_MEMORY, metrics.COST}
+    assert set().union(*(m.series() for m in measured)) <= scraped["api"]
+    for role, names in scraped.items():  # a second exporter would double every sum over the series
+        if role != "api":
+            assert names.isdisjoint(m.name for m in measured), role
 
 
 def test_every_dashboard_and_alert_queries_only_series_a_service_or_the_pinned_releases_export(
@@ -136,7 +122,7 @@ def test_every_dashboard_and_alert_queries_only_series_a_service_or_the_pinned_r
     exported = set().union(*scraped.values()) | knative_series.external_series_names()
     queries = _queries()
     unknown = set().union(*(metric_names(expr) - exported for expr in queries.values()))
-    assert unknown == set(SIMULATOR_ONLY), {
+    assert unknown == set(), {
         where: sorted(metric_names(expr) - exported) for where, expr in queries.items() if metric_names(expr) - exported}
     used = set().union(*(metric_names(expr) for expr in queries.values()))
     assert len(queries) >= 30 and len(used) >= 20

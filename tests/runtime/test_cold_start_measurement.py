@@ -27,6 +27,7 @@ from runtime.ingest.prometheus_collector import (
     KnativeCollector,
     collect_minute,
 )
+from runtime.settings import CostSettings
 from runtime.sim.policies import FixedKeepAlive
 from runtime.sim.replay import replay
 from runtime.store import FunctionInfo, invocations_between, upsert_functions
@@ -128,7 +129,7 @@ def test_a_query_the_simulated_prometheus_does_not_evaluate_is_refused_by_name(s
         records = collect_minute(client, config, T0 + timedelta(minutes=1))
     # a series nobody exports: the ready pods are unknown, so the invoked function's cold start is unmeasured
     assert {r.function_id: r.cold_starts for r in records}["shop.steady"] is None
-    with httpx.Client() as client, pytest.raises(CollectorError, match=r"min_over_time\(.*does not evaluate"):
+    with httpx.Client() as client, pytest.raises(CollectorError, match=r"(min|avg)_over_time\(.*does not evaluate"):
         collect_minute(client, config.model_copy(update={"ready_sample_seconds": 7, "ready_pods_metric": "x y"}),
                        T0 + timedelta(minutes=1))
 
@@ -153,14 +154,22 @@ def test_the_collector_stores_and_exports_measured_cold_starts_by_tier(engine: E
 
 
 def test_the_api_exports_what_it_ingests_per_function_and_tier(engine: Engine, database_url: str) -> None:
-    upsert_functions(engine, [FunctionInfo("shop.cart", tier=Tier.EDGE)])
+    upsert_functions(engine, [FunctionInfo("shop.cart", tier=Tier.EDGE, memory_mb=512.0)])
     app = create_api_app(config_for(database_url))
     minute = T0.isoformat()
     with TestClient(app, headers=AUTH) as client:
         records = [{"function_id": "shop.cart", "minute": minute, "count": 7, "cold_starts": 1},
                    {"function_id": "shop.new", "minute": minute, "count": 2},  # not measured: no cold-start sample
-                   {"function_id": "shop.warm", "minute": minute, "count": 5, "cold_starts": 0}]
+                   {"function_id": "shop.warm", "minute": minute, "count": 5, "cold_starts": 0},
+                   # idle and warm: 1.5 pods on average x its 512 MB, and a function of unknown memory (128 MB)
+                   {"function_id": "shop.cart", "minute": (T0 + timedelta(minutes=1)).isoformat(), "count": 0,
+                    "cold_starts": 0, "ready_pods": 1.5},
+                   {"function_id": "shop.new", "minute": (T0 + timedelta(minutes=1)).isoformat(), "count": 0,
+                    "ready_pods": 1.0}]
         assert client.post("/v1/invocations", json={"source": "test", "records": records}).status_code == 200
+        negative = {"function_id": "shop.cart", "minute": minute, "count": 1, "ready_pods": -1.0}
+        refused = client.post("/v1/invocations", json={"source": "test", "records": [negative]})
+        assert refused.status_code == 422 and "ready_pods" in refused.text
         too_many = {"function_id": "shop.cart", "minute": minute, "count": 1, "cold_starts": 2}
         refused = client.post("/v1/invocations", json={"source": "test", "records": [too_many]})
         assert refused.status_code == 422 and "cold_starts" in refused.text
@@ -176,7 +185,11 @@ def test_the_api_exports_what_it_ingests_per_function_and_tier(engine: Engine, d
     price = config_for(database_url).runtime.cost.cold_start_usd
     assert f'isf_cost_usd_total{{kind="cold_start",tier="edge"}} {price!r}' in text
     assert 'isf_cost_usd_total{kind="cold_start",tier="unknown"} 0.0' in text
-    assert [(m["count"], m["cold_starts"]) for m in stored["invocations"]] == [(7, 1)]
+    assert [(m["count"], m["cold_starts"], m["ready_pods"]) for m in stored["invocations"]] == [(7, 1, None)]
+    assert 'isf_wasted_memory_mb_seconds_total{function="shop.cart",tier="edge"} 46080.0' in text  # 1.5 x 512 x 60
+    assert 'isf_wasted_memory_mb_seconds_total{function="shop.new",tier="unknown"} 7680.0' in text  # 128 x 60
+    memory_price = config_for(database_url).runtime.cost.memory_gb_second_usd
+    assert f'isf_cost_usd_total{{kind="warm_memory",tier="edge"}} {46080.0 / 1024.0 * memory_price!r}' in text
 
 
 def test_the_simulated_clusters_knative_series_scrape_as_valid_exposition(served: _Served) -> None:
@@ -190,3 +203,67 @@ def test_the_simulated_clusters_knative_series_scrape_as_valid_exposition(served
               if s.name.endswith("_count")}
     assert counts == {f: float(c) for f, c in zip(FUNCTIONS, COUNTS[:, 0].tolist(), strict=True)}
     assert all("isf_function" not in s.labels for s in families["kn_revision_pods_count"].samples)  # the autoscaler's
+
+
+def test_the_measured_ready_pods_are_the_simulated_clusters_and_idle_ones_are_wasted_memory(
+    engine: Engine, served: _Served
+) -> None:
+    upsert_functions(engine, [FunctionInfo(f, memory_mb=256.0, tier=Tier.EDGE if f == "shop.sparse" else None)
+                              for f in FUNCTIONS])
+    registry = CollectorRegistry()
+    counters = MeasuredCounters(registry, engine, cost=CostSettings())
+    idle_mb_s: dict[str, float] = {}
+    for k in range(COUNTS.shape[1]):
+        minute = T0 + timedelta(minutes=k)
+        counts = {f: int(c) for f, c in zip(FUNCTIONS, COUNTS[:, k].tolist(), strict=True) if c}
+        outcome = served.cluster.step(counts, DURATION_MS)
+        served.prometheus.scrape_minute(minute, ((f.function_id, f.invocations, f.ready_pods,
+                                                  DURATION_MS[f.function_id]) for f in outcome.functions),
+                                        served.cluster.revision_of)
+        with httpx.Client() as client:
+            records = collect_minute(client, served.config, minute)
+        assert {r.function_id: r.ready_pods for r in records} == {f.function_id: float(f.ready_pods)
+                                                                  for f in outcome.functions}, f"minute {k}"
+        counters.observe(records)
+        for f in outcome.functions:
+            if f.invocations == 0:
+                idle_mb_s[f.function_id] = idle_mb_s.get(f.function_id, 0.0) + f.ready_pods * 256.0 * 60.0
+    value = registry.get_sample_value
+    assert idle_mb_s["shop.sparse"] > 0  # kept warm between its sparse requests
+    for function_id, expected in idle_mb_s.items():
+        tier = "edge" if function_id == "shop.sparse" else "unknown"
+        measured = value("isf_wasted_memory_mb_seconds_total", {"function": function_id, "tier": tier}) or 0.0
+        assert measured == pytest.approx(expected), function_id
+    price = CostSettings().memory_gb_second_usd
+    assert value("isf_cost_usd_total", {"kind": "warm_memory", "tier": "edge"}) == pytest.approx(
+        idle_mb_s["shop.sparse"] / 1024.0 * price)
+
+
+def test_a_warm_function_without_request_series_is_named_by_its_scrape_targets(served: _Served) -> None:
+    """A pre-warmed pod that never served a request exports no request histogram (OTel writes a data point only
+    after a measurement); its ready pods still count, named by the `up` series of its scrape target."""
+    at = T0.timestamp()
+    revision = {"k8s_namespace_name": "shop", "kn_service_name": "fn-prewarmed",
+                "kn_configuration_name": "fn-prewarmed", "kn_revision_name": "fn-prewarmed-00001"}
+    for offset in (0.0, 30.0):
+        served.prometheus.add("kn_revision_pods_count", revision, at + offset, 2.0)
+        served.prometheus.add("up", {**revision, "isf_function": "shop.prewarmed"}, at + offset, 1.0)
+    with httpx.Client() as client:
+        records = collect_minute(client, served.config, T0)
+    assert [(r.function_id, r.count, r.cold_starts, r.ready_pods) for r in records] == [
+        ("shop.prewarmed", 0, 0, 2.0)]
+
+
+def test_two_function_labels_on_one_configuration_are_summed_not_overwritten(served: _Served) -> None:
+    """Old and new revisions of one Service whose template changed its `isf.io/function` label both serve."""
+    end = (T0 + timedelta(minutes=1)).timestamp()
+    base = {"k8s_namespace_name": "shop", "kn_service_name": "fn-x", "kn_configuration_name": "fn-x"}
+    for revision, function_id, requests in (("fn-x-00001", "shop.old", 4.0), ("fn-x-00002", "shop.new", 6.0)):
+        labels = {**base, "kn_revision_name": revision, "isf_function": function_id}
+        served.prometheus.add("kn_serving_invocation_duration_seconds_count", labels, end, requests)
+        served.prometheus.add("kn_serving_invocation_duration_seconds_sum", labels, end, requests * 0.5)
+        served.prometheus.add("kn_revision_pods_count", {**base, "kn_revision_name": revision}, T0.timestamp(), 1.0)
+    with httpx.Client() as client:
+        records = collect_minute(client, served.config, T0)
+    assert [(r.function_id, r.count, r.duration_ms_avg, r.ready_pods) for r in records] == [
+        ("shop.new", 10, 500.0, 2.0)]  # the label with most requests names the function

@@ -27,8 +27,10 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 _BY_POD = "sum by (k8s_namespace_name, kn_configuration_name, isf_function)"  # queue-proxy: the pod's isf.io/function
 COUNT_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_count[1m]))"
-LATENCY_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_sum[1m])) / {COUNT_QUERY}"
+SECONDS_QUERY = f"{_BY_POD} (increase(kn_serving_invocation_duration_seconds_sum[1m]))"
 READY_QUERY = "min_over_time(sum by (k8s_namespace_name, kn_configuration_name) (kn_revision_pods_count)[1m:30s])"
+AVERAGE_READY_QUERY = READY_QUERY.replace("min_over_time", "avg_over_time")
+NAMES_QUERY = 'count by (k8s_namespace_name, kn_configuration_name, isf_function) (up{isf_function!=""})'
 
 
 class FakePrometheus:
@@ -38,8 +40,9 @@ class FakePrometheus:
         self.queries: list[tuple[str, float]] = []
         self.down = False
         self.requests: dict[str, float] = {}
-        self.latencies: dict[str, float] = {}
-        self.ready: dict[str, float] = {}
+        self.latencies: dict[str, float] = {}  # average seconds; answered as the `_sum` increase
+        self.ready: dict[str, float] = {}  # fewest ready pods in the minute
+        self.average_ready: dict[str, float] | None = None  # the minute's average (default: `ready`)
         self.function_label: dict[str, str] = {}  # <ns>.<cfg> -> the pods' isf.io/function (queue-proxy series)
         fake = self
 
@@ -68,7 +71,12 @@ class FakePrometheus:
             return 503, {"status": "error", "errorType": "unavailable", "error": "tsdb not ready"}
         if path != "/api/v1/query":
             return 404, {"status": "error", "errorType": "not_found", "error": path}
-        answers = {COUNT_QUERY: self.requests, LATENCY_QUERY: self.latencies, READY_QUERY: self.ready}
+        answers = {
+            COUNT_QUERY: self.requests, READY_QUERY: self.ready,
+            SECONDS_QUERY: {k: v * self.requests[k] for k, v in self.latencies.items()},
+            AVERAGE_READY_QUERY: self.ready if self.average_ready is None else self.average_ready,
+            NAMES_QUERY: {k: 1.0 for k in self.function_label},
+        }
         if query not in answers:
             return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query!r}"}
         values = answers[query]
@@ -76,7 +84,7 @@ class FakePrometheus:
         for key, value in values.items():
             namespace, name = key.split(".", 1)
             labels = {"k8s_namespace_name": namespace, "kn_configuration_name": name}
-            if query != READY_QUERY and key in self.function_label:
+            if query not in (READY_QUERY, AVERAGE_READY_QUERY) and key in self.function_label:
                 labels["isf_function"] = self.function_label[key]
             result.append({"metric": labels, "value": [0, str(value)]})
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
@@ -98,15 +106,16 @@ def test_a_minute_is_read_as_per_function_sums_at_the_minutes_end(prometheus: Fa
     prometheus.ready = {"default.checkout": 1, "shop.search": 0}  # shop.cart: its autoscaler is not scraped
     with httpx.Client() as client:
         records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
-    assert [(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts) for r in records] == [
-        ("default.checkout", T0, 42, 12.5, 0),
-        ("shop.cart", T0, 3, None, None),  # invoked, ready pods unknown: not measured
-        ("shop.search", T0, 0, None, 0),  # no pod and no request: no cold start
+    assert [(r.function_id, r.minute, r.count, r.duration_ms_avg, r.cold_starts, r.ready_pods) for r in records] == [
+        ("default.checkout", T0, 42, 12.5, 0, 1.0),
+        ("shop.cart", T0, 3, None, None, None),  # invoked, ready pods unknown: not measured
+        ("shop.search", T0, 0, None, 0, 0.0),  # no pod and no request: no cold start
     ]
-    (count_query, at), (latency_query, latency_at), (ready_query, ready_at) = prometheus.queries
-    assert (count_query, latency_query, ready_query) == (COUNT_QUERY, LATENCY_QUERY, READY_QUERY)
-    assert at == latency_at == (T0 + timedelta(minutes=1)).timestamp()
-    assert ready_at == (T0 + timedelta(seconds=59)).timestamp()  # subquery steps: T0 and T0 + 30 s
+    at = {query: when for query, when in prometheus.queries}
+    assert set(at) == {COUNT_QUERY, SECONDS_QUERY, READY_QUERY, AVERAGE_READY_QUERY}  # all pods named: no `up`
+    assert at[COUNT_QUERY] == at[SECONDS_QUERY] == (T0 + timedelta(minutes=1)).timestamp()
+    # subquery steps: T0 and T0 + 30 s
+    assert at[READY_QUERY] == at[AVERAGE_READY_QUERY] == (T0 + timedelta(seconds=59)).timestamp()
 
 
 def test_an_invoked_minute_with_no_ready_pod_is_one_cold_start(prometheus: FakePrometheus) -> None:
@@ -128,12 +137,26 @@ def test_functions_are_named_by_their_pods_function_label(prometheus: FakePromet
         ("checkout", 4, 500.0, 1), ("functions.other", 1, None, 0)]
 
 
-def test_an_idle_minute_asks_nothing_about_ready_pods(prometheus: FakePrometheus) -> None:
+def test_an_idle_minute_asks_only_how_many_pods_were_warm(prometheus: FakePrometheus) -> None:
     prometheus.requests = {"default.idle": 0}
     with httpx.Client() as client:
         records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
-    assert [(r.count, r.cold_starts) for r in records] == [(0, 0)]
-    assert READY_QUERY not in [query for query, _ in prometheus.queries]
+    assert [(r.count, r.cold_starts, r.ready_pods) for r in records] == [(0, 0, None)]
+    assert [query for query, _ in prometheus.queries] == [COUNT_QUERY, AVERAGE_READY_QUERY]
+
+
+def test_a_warm_function_without_request_series_gets_an_idle_record_named_by_its_pods(
+    prometheus: FakePrometheus
+) -> None:
+    prometheus.requests = {"shop.busy": 5}
+    prometheus.ready = {"shop.busy": 1}
+    prometheus.average_ready = {"shop.busy": 1, "shop.fn-7": 2.5, "shop.unnamed": 1}  # warm, never invoked
+    prometheus.function_label = {"shop.fn-7": "prewarmed"}  # from the pods' `up`: no request series yet
+    with httpx.Client() as client:
+        records = collect_minute(client, CollectorConfig(prometheus_url=prometheus.url), T0)
+    assert [(r.function_id, r.count, r.cold_starts, r.ready_pods) for r in records] == [
+        ("prewarmed", 0, 0, 2.5), ("shop.busy", 5, 0, 1.0), ("shop.unnamed", 0, 0, 1.0)]
+    assert NAMES_QUERY in [query for query, _ in prometheus.queries]
 
 
 def test_a_prometheus_error_names_the_query_and_the_reason(prometheus: FakePrometheus) -> None:

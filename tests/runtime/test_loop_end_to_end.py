@@ -47,14 +47,18 @@ def loop_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_loop_measures_what_the_simulator_predicts(tmp_path: Path) -> None:
     trace = load_trace(TRACE)
     exported: dict[str, float] = {}
+    idle_pods_mb_s = [0.0]  # the cluster's: ready pods of functions without a request, x memory x 60 s
 
     def progress(done: int, report: LoopReport, outcome: MinuteOutcome) -> None:
-        del outcome
+        if done < MINUTES:
+            idle_pods_mb_s[0] += sum(f.ready_pods * f.memory_mb * 60.0 for f in outcome.functions
+                                     if f.invocations == 0)
         if done == MINUTES:  # the api (another process) has ingested the measured minutes up to the one before
             text = httpx.get(report.endpoints["api"], timeout=10).text
-            exported["api"] = sum(sample.value for family in text_string_to_metric_families(text)
-                                  for sample in family.samples if sample.name == metrics.COLD_STARTS.name)
+            samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+            exported["api"] = sum(s.value for s in samples if s.name == metrics.COLD_STARTS.name)
             exported["loop"] = report.series["cold_starts"][MINUTES - 2]
+            exported["api_idle_mb_s"] = sum(s.value for s in samples if s.name == metrics.WASTED_MEMORY.name)
 
     report = run_loop(LoopConfig(TRACE, minutes=MINUTES, start_minute=START, speed=0, functions=FUNCTIONS,
                                  workdir=tmp_path), trace, progress=progress)
@@ -68,3 +72,5 @@ def test_loop_measures_what_the_simulator_predicts(tmp_path: Path) -> None:
     assert measured.cold_starts < report.fixed_10.cold_starts  # the point of the platform, on these minutes
     # one exporter: the api's isf_cold_starts_total is what the collector measured and the loop posted
     assert exported["api"] == exported["loop"] > 0, exported
+    # idle warm memory measured from Knative's ready pods (the collector) and exported by the api alone
+    assert exported["api_idle_mb_s"] == pytest.approx(idle_pods_mb_s[0], rel=1e-9) and idle_pods_mb_s[0] > 0
