@@ -15,7 +15,7 @@ from components.cluster.eks_autoscaler import (
 )
 from infra.mocks import Records, run_program
 from runtime.contract import Tier
-from tests.support.upstream import chart_values, unknown_chart_paths
+from tests.support.helm_keys import chart_defaults, unknown_chart_paths
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ASG_TAG = "aws:autoscaling/tag:Tag"
@@ -103,4 +103,4 @@ def test_a_dedicated_tier_advertises_its_taint_for_scale_up_from_zero(eks: Recor
 
 def test_autoscaler_values_use_only_keys_of_the_pinned_chart() -> None:
     values = autoscaler_values("isf", "us-east-1", "arn:aws:iam::123456789012:role/r")
-    assert unknown_chart_paths(values, chart_values("cluster-autoscaler", "9.59.0"), pass_through={"extraArgs"}) == []
+    assert unknown_chart_paths(values, chart_defaults("cluster-autoscaler", "9.59.0"), pass_through={"extraArgs"}) == []

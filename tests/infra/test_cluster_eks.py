@@ -12,7 +12,7 @@ from components.cluster.aws_network import NatMode, subnet_plan
 from components.cluster.eks import GPU_AMI, EksCluster, EksClusterArgs
 from components.cluster.nvidia import DEVICE_PLUGIN_CHART
 from infra.mocks import Records, is_secret, run_program
-from tests.support.upstream import unknown_chart_paths
+from tests.support.helm_keys import unknown_chart_paths
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
@@ -126,10 +126,10 @@ def test_no_gpu_pool_means_no_gpu_group_and_no_device_plugin() -> None:
 
 def test_the_device_plugin_writes_only_keys_of_the_pinned_chart() -> None:
     from components.cluster.nvidia import device_plugin_values
-    from tests.support.upstream import chart_values
+    from tests.support.helm_keys import chart_defaults
 
     assert DEVICE_PLUGIN_CHART.version == "0.20.0"
-    defaults = chart_values("nvidia-device-plugin", DEVICE_PLUGIN_CHART.version)
+    defaults = chart_defaults("nvidia-device-plugin", DEVICE_PLUGIN_CHART.version)
     assert unknown_chart_paths(device_plugin_values(), defaults) == []
 
 

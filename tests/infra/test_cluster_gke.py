@@ -129,10 +129,10 @@ def test_the_control_plane_reaches_every_admission_webhook_port_on_the_nodes(
 
 def test_the_webhook_ports_match_the_pinned_charts() -> None:
     from components.cluster.gke import WEBHOOK_PORTS
-    from tests.support.upstream import chart_values
+    from tests.support.helm_keys import chart_defaults
 
-    assert chart_values("cloudnative-pg", "0.29.0")["webhook"]["port"] in WEBHOOK_PORTS
-    assert chart_values("cert-manager", "1.21.1")["webhook"]["securePort"] == 10250  # open by default
+    assert chart_defaults("cloudnative-pg", "0.29.0")["webhook"]["port"] in WEBHOOK_PORTS
+    assert chart_defaults("cert-manager", "1.21.1")["webhook"]["securePort"] == 10250  # open by default
 
 
 def test_the_cluster_runs_the_csi_drivers_its_storage_classes_provision_with(

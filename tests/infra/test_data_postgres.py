@@ -211,7 +211,7 @@ def test_deletion_protection_without_real_backups_is_rejected() -> None:
         PostgresSpec(deletion_protection=True, backup_retention_days=1)
 
 
-CNPG_CLUSTER_CRD = ("cloudnative-pg", "1.30.0", "postgresql.cnpg.io_clusters.yaml")
+CNPG_CRDS = ("cloudnative-pg", "1.30.0")  # tests/data/upstream/crds/<component>/<release>/
 
 
 @pytest.mark.parametrize(
@@ -222,22 +222,25 @@ CNPG_CLUSTER_CRD = ("cloudnative-pg", "1.30.0", "postgresql.cnpg.io_clusters.yam
     ],
 )
 def test_the_cloudnativepg_cluster_is_valid_against_the_operators_1_30_crd(spec: PostgresSpec) -> None:
-    from tests.support.upstream import crd_errors
+    from tests.support.crd_schemas import crd_errors, crd_for
 
     assert OPERATOR_CHART.version == "0.29.0"  # chart 0.29.0 runs operator 1.30.0
-    assert crd_errors(cnpg_cluster_manifest("db-postgres", NAMESPACE, spec), *CNPG_CLUSTER_CRD) == []
+    manifest = cnpg_cluster_manifest("db-postgres", NAMESPACE, spec)
+    crd = crd_for(manifest)
+    assert crd is not None and (crd.component, crd.release) == CNPG_CRDS
+    assert crd_errors(manifest) == []
 
 
 def test_a_cluster_field_the_crd_does_not_know_would_be_caught() -> None:
-    from tests.support.upstream import crd_errors
+    from tests.support.crd_schemas import crd_errors
 
     manifest = cnpg_cluster_manifest("db-postgres", NAMESPACE, PostgresSpec(mode=StoreMode.IN_CLUSTER))
     manifest["spec"]["affinity"]["nodeSelectr"] = {}
-    assert any("nodeSelectr" in error for error in crd_errors(manifest, *CNPG_CLUSTER_CRD))
+    assert any("nodeSelectr" in error for error in crd_errors(manifest))
 
 
 def test_the_operator_values_are_keys_of_the_pinned_chart() -> None:
     from components.data.postgres_cnpg import operator_values
-    from tests.support.upstream import chart_values, unknown_chart_paths
+    from tests.support.helm_keys import chart_defaults, unknown_chart_paths
 
-    assert unknown_chart_paths(operator_values({}), chart_values("cloudnative-pg", OPERATOR_CHART.version)) == []
+    assert unknown_chart_paths(operator_values({}), chart_defaults("cloudnative-pg", OPERATOR_CHART.version)) == []

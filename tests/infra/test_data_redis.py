@@ -18,11 +18,12 @@ from components.data.redis_in_cluster import (
 from components.data.redis_memorystore import MemorystoreRedis, MemorystoreRedisArgs
 from components.data.spec import RedisSpec, StoreMode
 from infra.mocks import Records, is_secret, run_program
-from tests.support.upstream import chart_values, crd_errors, unknown_chart_paths
+from tests.support.crd_schemas import crd_errors, crd_for
+from tests.support.helm_keys import chart_defaults, unknown_chart_paths
 
 NAMESPACE = "serverless-system"
 
-REDIS_OPERATOR = ("redis-operator", "0.26.0", "redis.redis.opstreelabs.in_redisclusters.yaml")
+REDIS_CRDS = ("redis-operator", "0.26.0")  # tests/data/upstream/crds/<component>/<release>/
 
 
 def _delivery() -> SecretDelivery:
@@ -184,12 +185,15 @@ def test_in_cluster_redis_runs_on_its_tier_spread_over_hosts(in_cluster: Records
     ],
 )
 def test_the_redis_cluster_is_valid_against_the_operators_v0_26_crd(spec: RedisSpec) -> None:
-    assert crd_errors(redis_cluster_manifest("r", NAMESPACE, spec), *REDIS_OPERATOR) == []
+    manifest = redis_cluster_manifest("r", NAMESPACE, spec)
+    crd = crd_for(manifest)
+    assert crd is not None and (crd.component, crd.release) == REDIS_CRDS
+    assert crd_errors(manifest) == []
 
 
 def test_a_misspelt_cluster_spec_override_is_caught_by_the_crd() -> None:
     manifest = redis_cluster_manifest("r", NAMESPACE, RedisSpec(mode=StoreMode.IN_CLUSTER), {"redisLeadr": {}})
-    assert any("redisLeadr" in error for error in crd_errors(manifest, *REDIS_OPERATOR))
+    assert any("redisLeadr" in error for error in crd_errors(manifest))
 
 
 def test_cluster_spec_overrides_merge_over_the_curated_spec() -> None:
@@ -202,7 +206,7 @@ def test_cluster_spec_overrides_merge_over_the_curated_spec() -> None:
 
 
 def test_the_operator_chart_values_are_keys_of_the_pinned_chart() -> None:
-    assert unknown_chart_paths(operator_values({}), chart_values("redis-operator", OPERATOR_CHART.version)) == []
+    assert unknown_chart_paths(operator_values({}), chart_defaults("redis-operator", OPERATOR_CHART.version)) == []
 
 
 @pytest.mark.parametrize(
