@@ -40,15 +40,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.helm import ChartRef, Values, merged_values
-from components.workloads.namespace import PART_OF_LABEL, pod_security_labels
+from components.workloads.namespace import PART_OF_LABEL, platform_labels, pod_security_labels
 from components.workloads.spec import DnsLabel, Resources
 from runtime.contract import knative_series as kn
 from runtime.contract.kubernetes import (
     FUNCTION_LABEL,
     FUNCTIONS_NAMESPACE,
     KNATIVE_GROUP,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
     WORKLOAD_TIER_LABEL,
 )
 from runtime.contract.scheduling import GPU_TAINT, Tier, tier_taint
@@ -162,7 +160,7 @@ def beyla_values(args: EbpfMonitorArgs) -> Values:
 def ebpf_namespace(args: EbpfMonitorArgs) -> dict[str, Any]:
     """The monitor's own namespace: Pod Security `privileged` with its reason, `restricted` still warned and audited
     (as for the DCGM exporter's), no Istio injection."""
-    labels = {PART_OF_LABEL: "isf", MANAGED_BY_LABEL: MANAGED_BY, **pod_security_labels(enforce=False),
+    labels = {**platform_labels(), **pod_security_labels(enforce=False),
               POD_SECURITY_ENFORCE_LABEL: POD_SECURITY_PRIVILEGED}
     metadata = {"name": args.namespace, "labels": labels, "annotations": {SECURITY_EXCEPTION_ANNOTATION: SECURITY_EXCEPTION}}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}

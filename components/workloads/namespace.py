@@ -86,6 +86,11 @@ class FunctionsNamespaceArgs(_Strict):
     )
 
 
+def platform_labels() -> dict[str, str]:
+    """What every object the platform creates carries: part of isf, managed by its program."""
+    return {PART_OF_LABEL: "isf", MANAGED_BY_LABEL: MANAGED_BY}
+
+
 def pod_security_labels(*, enforce: bool) -> dict[str, str]:
     """Pod Security Admission `restricted`: always warned and audited, enforced where `enforce`."""
     modes = (*POD_SECURITY_MODES, POD_SECURITY_ENFORCE) if enforce else POD_SECURITY_MODES
@@ -97,8 +102,7 @@ def functions_namespace(name: str) -> Manifest:
     # Not `enforce`: the injected istio-init container needs NET_ADMIN and NET_RAW, which `restricted` (and
     # even `baseline`) reject unless the cluster runs the Istio CNI plugin, which the serving stack does not.
     labels = {
-        PART_OF_LABEL: "isf",
-        MANAGED_BY_LABEL: MANAGED_BY,
+        **platform_labels(),
         ISTIO_INJECTION_LABEL: "enabled",
         **pod_security_labels(enforce=False),
     }
@@ -106,7 +110,7 @@ def functions_namespace(name: str) -> Manifest:
 
 
 def _meta(name: str, namespace: str) -> Manifest:
-    return {"name": name, "namespace": namespace, "labels": {PART_OF_LABEL: "isf", MANAGED_BY_LABEL: MANAGED_BY}}
+    return {"name": name, "namespace": namespace, "labels": platform_labels()}
 
 
 def resource_quota(namespace: str, quota: FunctionQuota) -> Manifest:

@@ -23,6 +23,11 @@ loudly here instead of being answered wrongly:
   multiples of S as Prometheus aligns subquery steps;
 - `count by (L, ...) (NAME{LABEL!=""})`.
 
+Why a second evaluator beside tests/support/promql.py: that one evaluates any dashboard or alert expression
+for the previews and needs the `promql-parser` dev extra; this one runs inside `isf loop` on the runtime's own
+dependencies and answers only the collector's queries, refusing the rest, so the collector cannot drift from
+what the simulated cluster measures without a failing query.
+
 Instant values use Prometheus's 5-minute lookback (the newest sample at or before the time). `increase`
 is exact here (the newest sample in the range minus the newest before it, or 0 for a series born in the
 range), where Prometheus extrapolates from the samples inside the range: the counts the collector
