@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from runtime.cli import app
 from runtime.predictor.baselines import NaiveLastForecaster
 from runtime.predictor.evaluation import (
+    ForecastScore,
     busy_functions,
     geomean_mae_ratio,
     relative_score,
@@ -129,17 +131,12 @@ def test_forecast_eval_names_the_missing_trace_and_a_too_long_holdout(tmp_path: 
     assert too_long.exit_code == 2 and "holdout-minutes" in too_long.output
 
 
-@pytest.mark.parametrize(
-    ("trace", "five_minute_target"),
-    [("sampled-500fn-1day", 0.70), ("real-500fn-8h", None), ("invitro-busy-1306fn-1day", 0.70)],
-)
-def test_the_default_combination_meets_the_targets_it_meets_and_is_never_worse_than_naive(
-    trace: str, five_minute_target: float | None
-) -> None:
-    """Issue 11's targets on the bundled traces, with the default settings but cheap members only
-    (the ARIMA/LSTM hybrid takes minutes to train and adds 0.01-0.02; `isf forecast-eval` and
-    docs/benchmarks.md give the default's figures). The 8-hour trace's 5-minute target (0.70) and the
-    validation trace's 1-minute target (0.50) are not met (docs/benchmarks.md says why)."""
+@functools.cache
+def _default_score(trace: str) -> ForecastScore:
+    """The default combination against naive on the trace's last 360 minutes, with cheap members only (the
+    ARIMA/LSTM hybrid takes minutes to train and adds 0.01-0.02; `isf forecast-eval` and docs/benchmarks.md give
+    the default's figures). Horizon 5: the same forecasts 1 and 5 minutes ahead as the default 15, in a third of
+    the time."""
     from runtime.predictor.ensemble import EnsembleForecaster
     from runtime.settings import EnsembleSettings
     from runtime.traces import load_trace
@@ -148,11 +145,39 @@ def test_the_default_combination_meets_the_targets_it_meets_and_is_never_worse_t
     counts = counts[busy_functions(counts)]
     actual = counts[:, -360:]
     naive = rolling_origin_forecasts(NaiveLastForecaster(), counts, 360)
-    # horizon 5: the same forecasts 1 and 5 minutes ahead as the default 15, in a third of the time
     ensemble = rolling_origin_forecasts(EnsembleForecaster(EnsembleSettings(models=False), horizon=5), counts, 360)
-    score = relative_score(ensemble, naive, actual)
+    return relative_score(ensemble, naive, actual)
+
+
+# Measured with cheap members (1-minute, 5-minute WAPE ratio to naive): a loss of more than 0.03 fails.
+MEASURED = {"sampled-500fn-1day": (0.57, 0.58), "real-500fn-8h": (0.75, 0.82), "invitro-busy-1306fn-1day": (0.61, 0.60)}
+
+
+@pytest.mark.parametrize("trace", list(MEASURED))
+def test_the_default_combination_keeps_its_measured_accuracy_and_is_never_worse_than_naive(trace: str) -> None:
+    score = _default_score(trace)
     assert score.wape_ratio_h1 is not None and score.wape_ratio_h5 is not None
-    assert score.wape_ratio_h1 <= 0.85
-    assert score.wape_ratio_h5 <= (five_minute_target or 1.0)
+    h1, h5 = MEASURED[trace]
+    assert score.wape_ratio_h1 <= h1 + 0.03 and score.wape_ratio_h5 <= h5 + 0.03, score
     assert score.geomean_mae_ratio_h1 is not None and score.geomean_mae_ratio_h1 < 1.0
     assert score.geomean_mae_ratio_h5 is not None and score.geomean_mae_ratio_h5 < 1.0
+
+
+_UNMET = "not met: docs/benchmarks.md (Forecasting) says why; the hindsight-best member does not reach it either"
+
+
+@pytest.mark.parametrize(
+    ("trace", "lead", "target"),
+    [
+        ("sampled-500fn-1day", 1, 0.85), ("sampled-500fn-1day", 5, 0.70),
+        ("real-500fn-8h", 1, 0.85), pytest.param("real-500fn-8h", 5, 0.70, marks=pytest.mark.xfail(strict=True, reason=_UNMET)),
+        pytest.param("invitro-busy-1306fn-1day", 1, 0.50, marks=pytest.mark.xfail(strict=True, reason=_UNMET)),
+        ("invitro-busy-1306fn-1day", 5, 0.70),
+    ],
+)
+def test_issue_11s_forecasting_targets(trace: str, lead: int, target: float) -> None:
+    """1-minute WAPE <= 0.85x naive and 5-minute <= 0.7x on every trace; <= 0.5x at 1 minute on the bursty
+    validation trace (its 0.85 is implied). A strict xfail flips to a failure the day the target is met."""
+    score = _default_score(trace)
+    ratio = score.wape_ratio_h1 if lead == 1 else score.wape_ratio_h5
+    assert ratio is not None and ratio <= target
