@@ -99,8 +99,8 @@ def train(
         except (NoHistory, ValueError) as error:
             raise _fail(str(error)) from None
         advance("forecasting and storing")
-        predicted = trained.forecaster.forecast(settings.horizon_minutes)
-        record_forecasts(engine, forecasts_of(engine, trained, predicted, window_end))
+        predicted, expected = trained.forecaster.forecast_and_expected(settings.horizon_minutes)
+        record_forecasts(engine, forecasts_of(engine, trained, predicted, window_end, expected=expected))
 
     table = Table(title=f"{trained.registered.name} {trained.registered.version}")
     table.add_column("field")

@@ -95,6 +95,11 @@ class Forecaster(ABC):
         """Expected counts (means) in each of the next `horizon` minutes (functions x horizon, >= 0)."""
         return self.forecast(horizon) if self.forecast_is_mean else self._checked(self._expected, horizon)
 
+    def forecast_and_expected(self, horizon: int) -> tuple[Counts, Counts | None]:
+        """The point forecast and, where it is not the mean, the expected counts (None where they agree, so they
+        are stored once: `runtime.store.forecasts.Forecast.means`)."""
+        return self.forecast(horizon), None if self.forecast_is_mean else self.expected(horizon)
+
     def _checked(self, method: Callable[[int], Counts], horizon: int) -> Counts:
         if horizon < 1:
             raise ValueError(f"horizon must be at least 1 minute, got {horizon}")

@@ -86,11 +86,13 @@ def rolling_origin_forecasts(
     holdout_minutes: int,
     lead: int = 5,
     on_step: Callable[[], None] | None = None,
+    expected_1: Counts | None = None,
 ) -> tuple[Counts, Counts]:
     """Forecasts of each holdout minute made 1 and `lead` minutes earlier (functions x holdout each).
 
     The model is fitted once on everything before the first origin, then only `update`d, exactly as
-    the predictor service drives it.
+    the predictor service drives it. `expected_1` (functions x holdout), when given, is filled with the
+    1-minute-ahead expected counts (`Forecaster.expected`; the point forecast for all but the ensemble).
     """
     n_minutes = counts.shape[1]
     first_target = n_minutes - holdout_minutes
@@ -106,6 +108,8 @@ def rolling_origin_forecasts(
         predicted = forecaster.forecast(lead)
         if origin >= first_target:
             ahead_1[:, origin - first_target] = predicted[:, 0]
+            if expected_1 is not None:
+                expected_1[:, origin - first_target] = forecaster.expected(1)[:, 0]
         if origin + lead - 1 < n_minutes:
             ahead_lead[:, origin + lead - 1 - first_target] = predicted[:, lead - 1]
         forecaster.update(counts[:, origin : origin + 1])

@@ -150,8 +150,7 @@ class PredictorService:
                 trained.forecaster.update(observed)
                 self._observed_until = now_minute
             horizon, model = self._settings.prediction.horizon_minutes, trained.forecaster
-            predicted = model.forecast(horizon)
-            expected = None if model.forecast_is_mean else model.expected(horizon)  # stored once where they agree
+            predicted, expected = model.forecast_and_expected(horizon)
             self._last = predicted
         forecasts = forecasts_of(self._engine, trained, predicted, now_minute, expected=expected)
         record_forecasts(self._engine, forecasts)

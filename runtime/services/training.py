@@ -70,20 +70,24 @@ class Holdout:
     ahead_1: np.ndarray
     """functions x holdout minutes: each minute's count as forecast one minute earlier."""
     metrics: dict[str, float]
+    expected_1: np.ndarray | None = None
+    """The same minutes' expected counts, where the forecast is not the mean (the ensemble's), else None."""
 
 
 def score_holdout(
     model: ForecasterName, settings: PredictionSettings, counts: np.ndarray, holdout_minutes: int
 ) -> Holdout:
     """Rolling-origin WAPE/MAPE 1 and 5 minutes ahead over the last `holdout_minutes` (absent when undefined)."""
-    ahead_1, ahead_5 = rolling_origin_forecasts(make_forecaster(model, settings), counts.astype(float),
-                                                holdout_minutes, lead=5)
+    forecaster = make_forecaster(model, settings)
+    expected_1 = None if forecaster.forecast_is_mean else np.empty((counts.shape[0], holdout_minutes))
+    ahead_1, ahead_5 = rolling_origin_forecasts(forecaster, counts.astype(float), holdout_minutes, lead=5,
+                                                expected_1=expected_1)
     actual = counts[:, -holdout_minutes:].astype(float)
     ids = [str(i) for i in range(counts.shape[0])]
     _, one = score_rows(ids, ahead_1, actual)
     _, five = score_rows(ids, ahead_5, actual)
     metrics = {"wape_h1": one.wape, "mape_h1": one.mape, "wape_h5": five.wape, "mape_h5": five.mape}
-    return Holdout(ahead_1, {name: value for name, value in metrics.items() if value is not None})
+    return Holdout(ahead_1, {name: value for name, value in metrics.items() if value is not None}, expected_1)
 
 
 def _lstm_of(model: Forecaster | None) -> LstmForecaster | None:
@@ -158,8 +162,9 @@ def train(
         record_forecasts(engine, [
             forecast
             for minute in range(holdout_minutes)
-            for forecast in forecasts_of(engine, trained, holdout.ahead_1[:, minute : minute + 1],
-                                         holdout_start + timedelta(minutes=minute), durations)
+            for forecast in forecasts_of(
+                engine, trained, holdout.ahead_1[:, minute : minute + 1], holdout_start + timedelta(minutes=minute),
+                durations, None if holdout.expected_1 is None else holdout.expected_1[:, minute : minute + 1])
         ])
     return trained
 

@@ -147,3 +147,27 @@ def test_pattern_analysis_reports_inter_arrivals_and_a_rising_trend() -> None:
     assert patterns.trend_p_value is not None and patterns.trend_p_value < 1e-6
     assert patterns.inter_arrival_median_min == 1.0
     assert analyze([0, 0, 3, 0, 0, 3, 0, 0, 3, 0, 0, 3]).period_minutes == 3
+
+
+def test_train_with_the_ensemble_stores_expected_counts_for_the_holdout_and_the_forecast(
+    isf: CliRunner, engine: Engine
+) -> None:
+    """The ensemble's point forecast is median-like (0 for the rare function): warming, pools and placement read
+    the expected counts, so `isf train` stores them beside it, as the predictor service does."""
+    from sqlalchemy import select
+
+    from runtime.store.schema import Prediction
+
+    result = isf.invoke(app, ["train", "--all", "--model", "ensemble", "--holdout-minutes", "30",
+                              "--history-window", str(HOURS * 3600)])
+    assert result.exit_code == 0, result.output
+    end = START + timedelta(hours=HOURS)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Prediction.window_start, Prediction.counts, Prediction.expected)
+                                  .where(Prediction.function_id == "rare")).all()
+    holdout = [row for row in rows if row.window_start < end]
+    assert len(holdout) == 30 and all(row.expected is not None and len(row.expected) == 1 for row in holdout)
+    assert sum(row.expected[0] for row in holdout) > sum(row.counts[0] for row in holdout)  # mean above median
+    forecast = latest_forecast(engine, "rare")
+    assert forecast is not None and forecast.window_start == end and forecast.expected is not None
+    assert len(forecast.expected) == 5
