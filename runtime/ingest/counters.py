@@ -15,7 +15,8 @@ One exporter: the api counts every record it stores, from the Knative collector 
 ready pods) and from `POST /v1/invocations` (whose clients may send measured values; `isf loop` sends the
 collector's). The tier label is the function's current placement as the placement service records it
 (`functions.tier`, runtime/services/placement.py -> `upsert_functions`) and the memory the catalogue's
-(`functions.memory_mb`, else `UNKNOWN_MEMORY_MB` as the warming service assumes), both read at most every
+(`functions.memory_mb`: an imported trace's, or the Service's memory request as the warming service records it,
+runtime/services/warming.py `with_service_memory`; else `UNKNOWN_MEMORY_MB`), both read at most every
 `CATALOGUE_REFRESH_S`; a function never placed is `unknown`. A minute re-sent is stored once but counted again
 (the counters count ingested records).
 """

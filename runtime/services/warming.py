@@ -25,7 +25,7 @@ from datetime import datetime
 import numpy as np
 from kubernetes import client
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from runtime.actuation.patches import (
     MAX_SCALE_DOWN_DELAY_S,
@@ -51,8 +51,14 @@ from runtime.services.warming_policy import UNKNOWN_DURATION_MS, GateDecision, L
 from runtime.settings import RuntimeSettings
 from runtime.store.decisions import PoolDecision, current_pools, record_decisions
 from runtime.store.forecasts import Forecast, latest_forecasts
-from runtime.store.functions import UNKNOWN_MEMORY_MB, average_durations
-from runtime.store.schema import AuditOutcome, Function
+from runtime.store.functions import (
+    UNKNOWN_MEMORY_MB,
+    FunctionInfo,
+    average_durations,
+    function_memory,
+    upsert_functions,
+)
+from runtime.store.schema import AuditOutcome
 from runtime.warming.pool import clamp_pool
 
 log = logging.getLogger(__name__)
@@ -71,10 +77,19 @@ class WarmingInputs:
 
 def read_inputs(engine: Engine) -> WarmingInputs:
     """Latest forecasts, average durations and memory sizes from the store."""
-    with engine.connect() as connection:
-        sized = select(Function.id, Function.memory_mb).where(Function.memory_mb > 0)
-        memory = {function_id: float(mb or 0.0) for function_id, mb in connection.execute(sized)}
-    return WarmingInputs(latest_forecasts(engine), average_durations(engine), memory)
+    return WarmingInputs(latest_forecasts(engine), average_durations(engine), function_memory(engine))
+
+
+def with_service_memory(engine: Engine, inputs: WarmingInputs, services: Mapping[str, FunctionService]) -> WarmingInputs:
+    """`inputs` with the memory request of each deployed function the catalogue has no size for, recorded in the
+    catalogue too (so the api prices its idle pods, runtime/ingest/counters.py). A size the catalogue has (an
+    imported trace's, or an earlier pass's) stands: it is what `isf simulate` replays."""
+    unsized = {function_id: service.instance.memory_gib * 1024.0 for function_id, service in services.items()
+               if service.instance.memory_gib > 0 and function_id not in inputs.memory_mb}
+    if not unsized:
+        return inputs
+    upsert_functions(engine, [FunctionInfo(function_id, memory_mb=mb) for function_id, mb in sorted(unsized.items())])
+    return replace(inputs, memory_mb={**inputs.memory_mb, **unsized})
 
 
 def _ahead(forecasts: Sequence[Forecast], now: datetime) -> tuple[np.ndarray, np.ndarray]:
@@ -271,7 +286,7 @@ class WarmingController:
             capacity = tier_capacities(list_nodes(self._kube))
             if self._actuator is not None:
                 serving = self._actuator.serving_revisions(self._label, namespaces)
-        inputs = read_inputs(self._engine)
+        inputs = with_service_memory(self._engine, read_inputs(self._engine), services)
         gate = None
         if self._gate is not None:
             gate = self._gate.decide(self._engine, now, lambda i: inputs.memory_mb.get(i, UNKNOWN_MEMORY_MB),

@@ -349,3 +349,20 @@ def test_with_ingest_stale_or_the_gate_off_the_forecast_decides(engine: Engine, 
     invocations(engine, ["hello"], np.ones((1, 10), dtype=np.int64), NOW.replace(minute=2, second=0))
     controller(engine, kube, clock=[NOW.replace(minute=12)], predictive_gate=False).run_pass()
     assert current_pools(engine)["hello"].reason.startswith("expected 30 invocations")
+
+
+def test_a_deployed_functions_memory_request_sizes_it_where_the_catalogue_has_none(
+    engine: Engine, kube: FakeKube
+) -> None:
+    """The warming policy prices idle memory and the api prices idle pods by the catalogue's size; a function the
+    platform deployed has none until the warming service records its Service's request."""
+    from runtime.store.functions import function_memory
+
+    knative_function(kube, "sized", memory="512Mi")
+    knative_function(kube, "traced", memory="256Mi")
+    upsert_functions(engine, [FunctionInfo("traced", memory_mb=300.0)])  # an imported trace's size stands
+    record_forecasts(engine, [Forecast(f, MINUTE, "hybrid:test", [30.0] * 15) for f in ("sized", "traced")])
+    assert "sized" not in function_memory(engine)
+    controller(engine, kube).run_pass()
+    assert {f: mb for f, mb in function_memory(engine).items() if f in ("sized", "traced", "hello")} == {
+        "sized": 512.0, "traced": 300.0, "hello": 256.0}
