@@ -28,9 +28,8 @@ requests again, so both are excluded: one request is counted once, at the functi
 the function's and excludes the queue-proxy's queueing.
 
 Labels: `function` from the pod label `isf.io/function` (else the Knative Service's name) and `tier` from
-`isf.io/tier`, the tier the function was declared on (components/workloads/function.py puts both on the
-template). Known gap: a placement move patches only the template's nodeSelector and tolerations
-(runtime/actuation/patches.py), so after a move `tier` still names the declared tier, not where the pods run.
+`isf.io/tier` (components/workloads/function.py puts both on the template): the declared tier, which a placement
+move rewrites with the nodeSelector (runtime/actuation/patches.py), so `tier` names where the pods run.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from components.workloads.function import FunctionSpec, knative_service
 from components.workloads.manifests import workload_manifests
 from components.workloads.registration import register_manifests
 from components.workloads.spec import WorkloadSpec
+from runtime.contract.kubernetes import WORKLOAD_TIER_LABEL
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,12 @@ class FunctionArgs:
 
 # After creation the placement service owns where a function runs: it patches these fields, and a
 # later `pulumi up` must not move the function back to its declared (initial) tier.
-PLACEMENT_OWNED_FIELDS = ["spec.template.spec.nodeSelector", "spec.template.spec.tolerations"]
+PLACEMENT_OWNED_FIELDS = [
+    "spec.template.spec.nodeSelector",
+    "spec.template.spec.tolerations",
+    # a key with dots takes bracket notation (pulumi.com/docs/reference/property-paths)
+    f'spec.template.metadata.labels["{WORKLOAD_TIER_LABEL}"]',
+]
 
 
 class KnativeFunction(pulumi.ComponentResource):

@@ -8,7 +8,8 @@ its Service in `serving.knative.dev/service` (`runtime/contract/kubernetes.py` c
 Revision carries its template's labels, so the function label selects the platform's own. Only
 Revisions whose annotations differ from the target are patched, so an unchanged pool costs no
 request and drift is repaired on the next pass. Placement changes the Service's template
-(nodeSelector and tolerations), which does roll a new revision — hence the migration limit upstream.
+(nodeSelector, tolerations and the `isf.io/tier` label the pods carry), which does roll a new revision —
+hence the migration limit upstream.
 Patches are JSON merge patches (the kubernetes client's default for custom objects).
 """
 
@@ -27,7 +28,9 @@ from runtime.contract.kubernetes import (
     ROUTING_STATE_LABEL,
     SCALE_DOWN_DELAY,
     SERVICE_LABEL,
+    WORKLOAD_TIER_LABEL,
 )
+from runtime.contract.scheduling import TIER_LABEL
 
 # Knative caps scale-down-delay at one hour.
 MAX_SCALE_DOWN_DELAY_S = 3600
@@ -102,7 +105,10 @@ def placement_patch(current: dict[str, Any], target: PlacementTarget) -> dict[st
     # Merge patch: map keys not named stay, so stale selector keys are nulled explicitly.
     selector: dict[str, str | None] = {k: None for k in spec.get("nodeSelector", {})}
     selector.update(target.node_selector)
-    return {"spec": {"template": {"spec": {"nodeSelector": selector, "tolerations": target.tolerations}}}}
+    template: dict[str, Any] = {"spec": {"nodeSelector": selector, "tolerations": target.tolerations}}
+    if tier := target.node_selector.get(TIER_LABEL):  # the pods' `isf.io/tier` follows (Beyla's `tier` label)
+        template["metadata"] = {"labels": {WORKLOAD_TIER_LABEL: tier}}
+    return {"spec": {"template": template}}
 
 
 class CustomObjects(Protocol):

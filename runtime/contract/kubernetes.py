@@ -8,7 +8,7 @@ FUNCTIONS_NAMESPACE = "functions"
 
 # Labels the program puts on what it deploys and the controllers select on.
 FUNCTION_LABEL = "isf.io/function"  # a Knative Service that runs a function: value = the function id
-WORKLOAD_TIER_LABEL = "isf.io/tier"  # the tier a workload or function was declared on
+WORKLOAD_TIER_LABEL = "isf.io/tier"  # the tier a workload was declared on; a function's follows placement's moves
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "isf"
 SETTINGS_HASH_ANNOTATION = "isf.io/settings-sha256"  # rolls the control plane when settings change

@@ -81,5 +81,8 @@ def test_pulumi_leaves_the_fields_placement_patches_to_the_placement_service() -
 
     patch = placement_patch({}, PlacementTarget("functions", "f", {"tier": "edge"}, []))
     assert patch is not None
-    patched = {f"spec.template.spec.{field}" for field in patch["spec"]["template"]["spec"]}
+    template = patch["spec"]["template"]
+    patched = {f"spec.template.spec.{field}" for field in template["spec"]}
+    patched |= {f'spec.template.metadata.labels["{label}"]' for label in template["metadata"]["labels"]}
     assert patched == set(PLACEMENT_OWNED_FIELDS)
+    assert template["metadata"]["labels"] == {"isf.io/tier": "edge"}  # Beyla's `tier` follows the move

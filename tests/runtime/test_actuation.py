@@ -128,8 +128,10 @@ def test_placement_replaces_the_node_selector_and_tolerations_of_the_template(ku
     done = _actuator(kube).apply_placement(PlacementTarget(NS, "hello", {"tier": "edge"}, gpu))
 
     assert [(a.kind, a.name) for a in done] == [("Service", "hello")]
-    assert kube.writes()[0].body == {"spec": {"template": {"spec": {
-        "nodeSelector": {"tier": "edge", "zone": None}, "tolerations": gpu}}}}
+    assert kube.writes()[0].body == {"spec": {"template": {
+        "spec": {"nodeSelector": {"tier": "edge", "zone": None}, "tolerations": gpu},
+        "metadata": {"labels": {"isf.io/tier": "edge"}},  # the pods' tier label follows (Beyla's `tier`)
+    }}}
     spec = kube.get(f"{BASE}/services/hello")["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"tier": "edge"}
     assert spec["containers"] == [{"image": "hello"}]

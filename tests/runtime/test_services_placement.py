@@ -57,10 +57,13 @@ def test_a_busy_function_moves_to_the_edge_by_a_patch_of_its_template(engine: En
     assert result.result.assignment["nightly-report"] is Tier.CLOUD
     [patch] = kube.writes()
     assert (patch.method, patch.path) == ("PATCH", f"{KNATIVE}/services/checkout")
-    assert patch.body == {"spec": {"template": {"spec": {
-        "nodeSelector": {"tier": "edge"},
-        "tolerations": [{"key": "tier", "operator": "Equal", "value": "edge", "effect": "NoSchedule"}],
-    }}}}
+    assert patch.body == {"spec": {"template": {
+        "spec": {
+            "nodeSelector": {"tier": "edge"},
+            "tolerations": [{"key": "tier", "operator": "Equal", "value": "edge", "effect": "NoSchedule"}],
+        },
+        "metadata": {"labels": {"isf.io/tier": "edge"}},
+    }}}
     [placement] = latest_placements(engine)
     assert (placement.function_id, placement.tier, placement.previous_tier) == ("checkout", Tier.EDGE, Tier.CLOUD)
     info = get_function(engine, "checkout")
