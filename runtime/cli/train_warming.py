@@ -16,7 +16,7 @@ def train_warming_command(
     out: Annotated[Path | None, typer.Option(help="Where to write the artifact (default: the shipped one).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the row sampling and of the networks.")] = 0,
 ) -> None:
-    """Train the warming policy's population model (deterministic: same data and seed, same weights)."""
+    """Train the warming policy's population model (same data and seed, same weights on one machine)."""
     from rich.console import Console
 
     from runtime.traces.bundled import BUNDLED_TRACES

@@ -5,7 +5,8 @@ horizon of its last invocation), with the causal features it would see and wheth
 invoked; each trace is thinned at random (seeded) to at most `max_rows_per_trace`. The shipped model
 is an ensemble of `MEMBERS` small ReLU networks (`HIDDEN` units) on standardised columns, each
 trained by Adam on the log-loss with its own seed (torch, one thread, so the same data and seed give
-the same artifact); `fit_logistic` (scipy's L-BFGS, L2-penalised) fits the linear model the
+the same artifact on one machine; other CPUs' instruction sets round differently, within 0.003 in mean
+probability); `fit_logistic` (scipy's L-BFGS, L2-penalised) fits the linear model the
 ablation compares with. Apps with identical activity rows are one group: grouped folds never put
 copies of one row on both sides of a split.
 """

@@ -65,12 +65,20 @@ def test_a_malformed_artifact_is_refused_naming_what_is_wrong():
 
 @pytest.mark.slow
 def test_retraining_on_the_bundled_traces_reproduces_the_shipped_artifact():
+    """The artifact is what `isf train-warming` makes of the hashed traces with its seed. On one machine the
+    weights are bit-identical; across CPUs they are not: torch's float kernels take other paths on other
+    instruction sets (an AVX-512 machine's retrain differs from the artifact by 0.0012 mean / 0.014 max in
+    probability, where the next seed differs by 0.0085 / 0.14), so the bound sits between the two."""
+    from scipy.special import expit
+
     shipped = shipped_model()
     retrained = train(BUNDLED_TRACES, seed=shipped.training["seed"])
     assert retrained.feature_names == shipped.feature_names
     assert retrained.training == shipped.training
+    np.testing.assert_allclose(retrained.mean, shipped.mean, rtol=1e-5, atol=1e-5)  # the same rows and features
     x = _shipped_rows()
-    np.testing.assert_allclose(retrained.logit(x), shipped.logit(x), atol=1e-3)
+    drift = np.abs(expit(retrained.logit(x)) - expit(shipped.logit(x)))
+    assert drift.mean() <= 0.003 and drift.max() <= 0.03, (drift.mean(), drift.max())
 
 
 def test_grouped_folds_keep_identical_activity_rows_on_one_side():
