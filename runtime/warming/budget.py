@@ -52,8 +52,8 @@ an hour); how fast the controller learns the price that spends the budget."""
 _PROPORTIONAL: Final = 5.0
 """Proportional gain: the price is exp(-5 x e) times what the integral learned, so spend 10 % over the pace
 in both terms takes 61 % off the price at once. Chosen on the three bundled traces (0 to 8 compared in
-docs/warming.md): each step up to 5 takes points off the first hours' overspend at no cost in cold starts;
-8 holds 1-2 points tighter for 2 % more cold starts."""
+docs/warming.md): each step up to 5 takes points off the first hours' overspend while the cold starts stay
+within 1 % of each other; 8 holds 1-2 points tighter for up to 2 % more cold starts."""
 _WINDOW_MINUTES: Final = 60.0
 """Time constant of the trailing spend and budget (exponential averages)."""
 _HEADROOM: Final = 0.99
