@@ -5,14 +5,26 @@ price. A fixed cold-start price does not transfer between workloads (the same pr
 fixed-10's memory on one trace and 141 % on another), so operators state a budget instead
 (`warming.budget`) and `BudgetController` finds the price: a dual (Lagrangian) controller on the
 log of the cold-start price. Each minute it books the memory the policy wasted (loaded, not
-invoked) against the budget accrued in that minute, and
+invoked) against the budget accrued in that minute, and with the error
 
-    log price -= gain x [clip(log(trailing spend / trailing pace)) + clip(log(spend / pace so far))]
+    e = clip(log(trailing spend / trailing pace)) + clip(log(spend / pace so far))
 
-(the pace: 99 % of the budget accrued) so the price of warm memory rises while spend runs above the
-budget's pace (trailing hour) or the total is over, and falls while below. A budget relative to fixed-10 accrues fixed-10's
-counterfactual waste, computable from the invocations alone: fixed-10 holds an app loaded in the
-10 minutes after each invocation minute.
+(the pace: 99 % of the budget accrued; the trailing hour and the whole run) it sets the price by a
+proportional-integral law,
+
+    integral -= gain x e;    log price = integral - proportional x e
+
+so the price of warm memory rises while spend runs above the budget's pace or the total is over, and
+falls while below. The integral learns the price that spends the budget (from `cost.cold_start_usd`
+at the start); the proportional term moves the price at once by the current error. With the
+integral alone (the previous controller) the bundled day spent 194 % of fixed-10's memory in its
+first hour and 131 % by the second, then under- and over-shot for half a day; with both it is held
+within a few percent of the budget from the second hour on (docs/warming.md, budget pacing;
+`benchmarks/budget_pacing.py`). Both stay within the price range (the integral is clipped there, so
+it cannot wind up while the price is saturated).
+
+A budget relative to fixed-10 accrues fixed-10's counterfactual waste, computable from the
+invocations alone: fixed-10 holds an app loaded in the 10 minutes after each invocation minute.
 
 Entry points: the predictive policy owns one (`PredictiveWarming.budget`), so `isf simulate`, the
 warming service and any future control loop (`isf loop`) share this implementation; a loop that
@@ -35,12 +47,20 @@ Floats = npt.NDArray[np.float64]
 
 FIXED10_MINUTES: Final = 10
 _GAIN: Final = 0.02
-"""Log-price step per minute at a full e-fold of overspend: halves the price in about half an hour."""
+"""Integral gain: log-price step per minute at a full e-fold of overspend (halves the price in about half
+an hour); how fast the controller learns the price that spends the budget."""
+_PROPORTIONAL: Final = 5.0
+"""Proportional gain: the price is exp(-5 x e) times what the integral learned, so spend 10 % over the pace
+in both terms takes 61 % off the price at once. Chosen on the three bundled traces (0 to 8 compared in
+docs/warming.md): each step up to 5 takes points off the first hours' overspend while the cold starts stay
+within 1 % of each other; 8 holds 1-2 points tighter for up to 2 % more cold starts."""
 _WINDOW_MINUTES: Final = 60.0
 """Time constant of the trailing spend and budget (exponential averages)."""
 _HEADROOM: Final = 0.99
 """The controller paces at this share of the budget: the price reacts to spend with a lag (warm minutes
 follow a price change over the next hour), and the remainder absorbs the overshoot at the end."""
+_ERROR_CLIP: Final = 1.0
+"""Each term of the error is clipped to one e-fold, so one odd minute cannot swing the price far."""
 _PRICE_RANGE: Final = 1e3
 """The price stays within [initial / range, initial x range]."""
 
@@ -53,6 +73,7 @@ class BudgetController:
         self._pace = budget.mb_minutes_per_minute(memory_gb_second_usd)
         self._initial_log_price = math.log(cold_start_usd)
         self._log_price = self._initial_log_price
+        self._integral = self._initial_log_price  # the log price that spends the budget, as learned so far
         self._last = np.full(n_apps, -1, dtype=np.int64)  # last invocation minute, for fixed-10's spend
         self.t = 0
         self._accruing = 0  # minutes since the budget began to accrue: a silent lead-in changes nothing
@@ -100,11 +121,11 @@ class BudgetController:
         floor = self.budget_mb_minutes / self._accruing
         trailing = math.log((self._trailing_spend + floor) / (_HEADROOM * self._trailing_budget + floor))
         total = math.log((self.spend_mb_minutes + floor) / (_HEADROOM * self.budget_mb_minutes + floor))
-        step = _GAIN * (float(np.clip(trailing, -1.0, 1.0)) + float(np.clip(total, -1.0, 1.0)))
+        error = float(np.clip(trailing, -_ERROR_CLIP, _ERROR_CLIP)) + float(np.clip(total, -_ERROR_CLIP, _ERROR_CLIP))
         bound = math.log(_PRICE_RANGE)
-        self._log_price = float(
-            np.clip(self._log_price - step, self._initial_log_price - bound, self._initial_log_price + bound)
-        )
+        low, high = self._initial_log_price - bound, self._initial_log_price + bound
+        self._integral = float(np.clip(self._integral - _GAIN * error, low, high))
+        self._log_price = float(np.clip(self._integral - _PROPORTIONAL * error, low, high))
 
     @property
     def kind(self) -> BudgetKind:
