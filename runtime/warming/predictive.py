@@ -18,6 +18,7 @@ this per-minute rule is the cost-optimal decision for a calibrated P.
 
 from __future__ import annotations
 
+import copy
 from enum import StrEnum
 from typing import Annotated
 
@@ -172,29 +173,57 @@ class PredictiveWarming(WarmingPolicy):
 
     def probability_next(self) -> Floats:
         """P(invocation in the coming minute) per app (0 before its first one or beyond the horizon)."""
-        apps, since = self.signals.candidates()
+        p, self._asked = self._probability(self.calibrator, after_silence=False)
+        return p
+
+    def _probability(self, calibrator: OnlineLogistic, after_silence: bool) -> tuple[Floats, tuple[Ints, Floats] | None]:
+        """P per app for the coming minute (`after_silence`: the one after it, had the coming one no invocation),
+        and the apps and features it rests on (None for the hazard alone)."""
+        apps, since = self.signals.candidates(after_silence)
         p = np.zeros(self.signals.last.shape[0])
         if self.config.probability_model is ProbabilityModel.HAZARD:
-            p[apps] = self.signals.hazard.probability(apps, since)
-            return p
+            p[apps] = self.signals.hazard_probability(apps, since, after_silence)
+            return p, None
         if self.recurrence is not None:
             assert self._model is not None
-            evidence = population_features(self.signals, self.recurrence, apps, since)[:, self._model.columns]
-            features = self._model.logit(evidence)[:, None]
+            evidence = population_features(self.signals, self.recurrence, apps, since, after_silence)
+            features = self._model.logit(evidence[:, self._model.columns])[:, None]
         else:
-            features = self.signals.features(apps, since)
-        self._asked = (apps, features)
-        p[apps] = self.calibrator.probability(features)
-        return p
+            features = self.signals.features(apps, since, after_silence)
+        p[apps] = calibrator.probability(features)
+        return p, (apps, features)
 
     def decide_next(self) -> tuple[Mask, Floats]:
         """Which apps are loaded in the coming minute, and the P(invocation) each decision rests on."""
-        cfg = self.config
         p = self.probability_next()
-        rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
-        saving = p * self.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
-        self._decided = (p > 0) & (saving > self._threshold_usd)
+        self._decided = self._decide(p, self.cold_start_usd)
         return self._decided, p
+
+    def decide_after_silence(self) -> tuple[Mask, Floats]:
+        """After `decide_next`: the decision (loaded, P) for the minute after the coming one, had the coming one no
+        invocation, exactly as `observe` of a silent minute and then `decide_next` would make it, without changing
+        this policy (the warming service decides a minute behind its data: `runtime.warming.deployed`)."""
+        assert self._decided is not None, "decide the coming minute first: a silent minute books that decision"
+        silent = np.zeros(self._decided.size, dtype=np.int64)
+        price = self.config.cold_start_usd
+        if self.budget is not None:  # the budget books the coming minute as decided, which moves the price
+            price = self.budget.after(self._decided, silent, self._memory_mb).cold_start_usd
+        calibrator = self.calibrator
+        if self._learns and (self.signals.t + 1) % self.config.refit_every_minutes == 0:
+            calibrator = copy.deepcopy(calibrator)  # the silent minute ends with a refit on its rows too
+            if self._asked is not None:
+                apps, features = self._asked
+                calibrator.add(features, silent[apps] > 0)
+            calibrator.refit()
+        p, _ = self._probability(calibrator, after_silence=True)
+        return self._decide(p, price), p
+
+    def _decide(self, p: Floats, cold_start_usd: float) -> Mask:
+        """Load where P x the cold-start price (more for rarely seen apps) beats the idle memory's price."""
+        cfg = self.config
+        rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
+        saving = p * cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
+        return (p > 0) & (saving > self._threshold_usd)
 
     @property
     def learns(self) -> bool:
