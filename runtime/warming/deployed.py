@@ -27,7 +27,14 @@ from runtime.warming.signals import Floats
 
 
 def decide_ahead(policy: PredictiveWarming, unseen_minutes: int, minutes: int) -> list[tuple[Mask, Floats]]:
-    """Decisions (loaded, P) for the `minutes` after `unseen_minutes` not yet observed, assumed silent."""
+    """Decisions (loaded, P) for the `minutes` after `unseen_minutes` not yet observed, assumed silent.
+
+    The policy learns nothing from it. With no unseen minute and at most two to decide it is asked directly
+    (`decide_next`, then `decide_after_silence`), as a pass of the warming service does once caught up;
+    otherwise a throw-away copy is advanced over the silent minutes."""
+    if unseen_minutes == 0 and minutes in (1, 2):
+        coming = policy.decide_next()
+        return [coming] if minutes == 1 else [coming, policy.decide_after_silence()]
     ahead = copy.deepcopy(policy)
     silent = np.zeros(policy.signals.last.shape[0], dtype=np.int64)
     for _ in range(unseen_minutes):

@@ -99,19 +99,31 @@ class RecurrenceEvidence:
         apps and the ring slot of minute t, both taken into account here."""
         t = self.t + after_silence
         past = self._past(apps)
-        trials = self._trials[apps, 1:]
+        before: npt.NDArray[np.bool_] | None = None
         if after_silence:  # minute t was one more trial of every lag to it, and no hit; lag 1 is now minute t
-            trials = trials + past
-            past = np.concatenate([np.zeros((apps.size, 1), dtype=np.bool_), past[:, :-1]], axis=1)
-        base = (self._active[apps] + 1.0) / (t - np.maximum(self._first[apps], 0) + 2.0)
-        rate = (self._hits[apps, 1:] + _BASE_PSEUDO_MINUTES * base[:, None]) / (trials + _BASE_PSEUDO_MINUTES)
-        on = np.where(past, rate, 0.0)
-        best = on.max(axis=1)
-        support = trials[np.arange(apps.size), on.argmax(axis=1)]
-        noisy_or = -np.expm1(np.where(past, np.log1p(-np.minimum(rate, 1.0 - _CLIP)), 0.0).sum(axis=1))
+            before, past = past, np.concatenate([np.zeros((apps.size, 1), dtype=np.bool_), past[:, :-1]], axis=1)
 
-        gaps = self._gaps[apps, 1 : self.horizon + 1]
-        completed = self._gaps[apps].sum(axis=1)
+        def trials(rows: Ints, lags: Ints) -> Floats:
+            counted = self._trials[apps[rows], 1 + lags]
+            return counted if before is None else counted + before[rows, lags]
+
+        base = (self._active[apps] + 1.0) / (t - np.maximum(self._first[apps], 0) + 2.0)
+        # Each lag's hit rate where the app fired that many minutes before t (elsewhere it does not count):
+        # computed only there, as most apps fired in few of the last `horizon` minutes.
+        rows, lags = np.nonzero(past)
+        rate = (self._hits[apps[rows], 1 + lags] + _BASE_PSEUDO_MINUTES * base[rows]) / (
+            trials(rows, lags) + _BASE_PSEUDO_MINUTES
+        )
+        on, log_miss = np.zeros(past.shape), np.zeros(past.shape)
+        on[rows, lags] = rate
+        log_miss[rows, lags] = np.log1p(-np.minimum(rate, 1.0 - _CLIP))
+        best = on.max(axis=1)
+        support = trials(np.arange(apps.size), on.argmax(axis=1))
+        noisy_or = -np.expm1(log_miss.sum(axis=1))
+
+        every_gap = self._gaps[apps]
+        gaps = every_gap[:, 1 : self.horizon + 1]
+        completed = every_gap.sum(axis=1)
         mode = gaps.argmax(axis=1) + 1
         mode_count = gaps.max(axis=1)
         has_mode = mode_count >= 2.0  # a gap seen once is not a habit
@@ -121,7 +133,7 @@ class RecurrenceEvidence:
         mode_multiple = has_mode & near & (multiple >= 2)
         share = _logit((mode_count + 0.5) / (completed + 1.0))
         # Completed gaps at least `since` long, over all completed gaps: how unusual this silence is.
-        at_least = completed - np.cumsum(self._gaps[apps], axis=1)[
+        at_least = completed - np.cumsum(every_gap, axis=1)[
             np.arange(apps.size), np.minimum(since, self.horizon + 1) - 1
         ]
         survival = _logit((at_least + 0.5) / (completed + 1.0))
