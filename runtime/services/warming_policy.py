@@ -8,17 +8,19 @@ one stored are fed: ingest lags (the Prometheus collector writes minute m at abo
 minute fed before it is stored would be learnt as silence for good.
 
 A decision has to be in place before its minute starts, but the minutes since the newest stored one
-are not known yet. Each pass therefore decides on a throw-away copy of the policy, advanced over
-those minutes as if they were silent (`runtime.warming.deployed.decide_ahead`: a function invoked in
-them is warm anyway, Knative keeps its pod through the autoscaler's stable window). A function is
-warm when the copy loads it in the current minute, or in the next one when no later pass comes
-before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
+are not known yet. Each pass therefore decides as if they were silent
+(`runtime.warming.deployed.decide_ahead`: a function invoked in them is warm anyway, Knative keeps its
+pod through the autoscaler's stable window): once caught up the policy itself decides the current
+minute and, without changing, the next after a silent one (`decide_after_silence`); a minute behind,
+a throw-away copy advanced over the silent minute does. A function is warm when the policy loads it
+in the current minute, or in the next one when no later pass comes before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
 :00, with the same data, keeps it and leaves the minute after to the next pass). `isf simulate`
 scores this one-minute-behind policy as `predictive-deployed`; `isf loop` measures it on the
-simulated cluster. The policy's budget books, for each stored minute, what was warm in it as
-`predictive-deployed` books it (the decision made a minute behind, plus the pod Knative keeps after
-an invoked minute), not the policy's own up-to-date decision, which would under-count its spend and
-drift from `predictive-deployed` once the budget moves the price (12 % over the bundled day).
+simulated cluster. The stored minutes are fed through `LaggedFeed`, the code `predictive-deployed`
+runs: the budget books, for each minute, what was warm in it (the decision made a minute behind,
+plus the pod Knative keeps after an invoked minute), not the policy's own up-to-date decision, which
+would under-count its spend and drift from `predictive-deployed` once the budget moves the price
+(12 % over the bundled day).
 
 Pools are sized by the same code `isf simulate` scores as `predictive-pool`
 (`runtime.warming.instance_pool.TrailingCostPool`): fed the same stored minutes, it follows per
