@@ -8,17 +8,19 @@ one stored are fed: ingest lags (the Prometheus collector writes minute m at abo
 minute fed before it is stored would be learnt as silence for good.
 
 A decision has to be in place before its minute starts, but the minutes since the newest stored one
-are not known yet. Each pass therefore decides on a throw-away copy of the policy, advanced over
-those minutes as if they were silent (`runtime.warming.deployed.decide_ahead`: a function invoked in
-them is warm anyway, Knative keeps its pod through the autoscaler's stable window). A function is
-warm when the copy loads it in the current minute, or in the next one when no later pass comes
-before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
+are not known yet. Each pass therefore decides as if they were silent
+(`runtime.warming.deployed.decide_ahead`: a function invoked in them is warm anyway, Knative keeps its
+pod through the autoscaler's stable window): once caught up the policy itself decides the current
+minute and, without changing, the next after a silent one (`decide_after_silence`); a minute behind,
+a throw-away copy advanced over the silent minute does. A function is warm when the policy loads it
+in the current minute, or in the next one when no later pass comes before that minute begins (the pass at :30 of a 30 s interval pre-warms the next minute; the one at
 :00, with the same data, keeps it and leaves the minute after to the next pass). `isf simulate`
 scores this one-minute-behind policy as `predictive-deployed`; `isf loop` measures it on the
-simulated cluster. The policy's budget books, for each stored minute, what was warm in it as
-`predictive-deployed` books it (the decision made a minute behind, plus the pod Knative keeps after
-an invoked minute), not the policy's own up-to-date decision, which would under-count its spend and
-drift from `predictive-deployed` once the budget moves the price (12 % over the bundled day).
+simulated cluster. The stored minutes are fed through `LaggedFeed`, the code `predictive-deployed`
+runs: the budget books, for each minute, what was warm in it (the decision made a minute behind,
+plus the pod Knative keeps after an invoked minute), not the policy's own up-to-date decision, which
+would under-count its spend and drift from `predictive-deployed` once the budget moves the price
+(12 % over the bundled day).
 
 Pools are sized by the same code `isf simulate` scores as `predictive-pool`
 (`runtime.warming.instance_pool.TrailingCostPool`): fed the same stored minutes, it follows per
@@ -46,7 +48,7 @@ from runtime.settings import RuntimeSettings
 from runtime.store.invocations import invocation_matrix
 from runtime.store.schema import Invocation
 from runtime.warming.budget import BudgetController
-from runtime.warming.deployed import decide_ahead
+from runtime.warming.deployed import LaggedFeed, decide_ahead
 from runtime.warming.instance_pool import TrailingCostPool
 from runtime.warming.policy import AppProfile, Counts, Mask, WarmingPolicy
 from runtime.warming.pool import make_predictive_pool
@@ -78,11 +80,6 @@ class GateDecision:
     def loaded(self) -> bool:
         """Keep the function warm: loaded in the current minute, or in the next one this pass decides."""
         return self.loaded_now or (self.covers_next and self.loaded_next)
-
-
-def _grown(values: np.ndarray, size: int) -> np.ndarray:
-    """`values` for the first apps, zeros (False) for the ones added since."""
-    return np.concatenate([values, np.zeros(size - values.size, dtype=values.dtype)])
 
 
 class _Decided(WarmingPolicy):
@@ -174,18 +171,11 @@ class LivePredictiveGate:
             for column in range(minutes):
                 minute = np.zeros(len(self._index), dtype=np.int64)
                 minute[rows] = counts[:, column]
-                # The budget books what was warm in this minute, as `predictive-deployed` does: the decision
-                # made a minute behind (this minute's predecessor unseen), plus the pod Knative keeps after an
-                # invoked minute; the policy's own up-to-date decision would book less than it spent.
-                warm = _grown(self._warm_ahead, minute.size) | (_grown(self._last_minute, minute.size) > 0)
-                [(self._warm_ahead, _)] = decide_ahead(self._policy, 1, 1)  # the minute after this one
-                # What it would have decided becomes its calibration data (decide_next asks probability_next),
-                # and gates the pool's `forecast` rule for that minute.
-                self._decided.loaded = self._policy.decide_next()[0]
+                # The policy books what was warm in this minute as `predictive-deployed` does (`LaggedFeed`); its
+                # decision from every minute before this one gates the pool's `forecast` rule for it.
+                self._decided.loaded = self._feed.observe(minute)
                 self._pool.warm_next()
-                self._policy.observe(minute, loaded=warm)
                 self._pool.observe(minute)
-                self._last_minute = minute
             self._next += minutes * _MINUTE
         return self._policy, self._pool
 
@@ -193,10 +183,9 @@ class LivePredictiveGate:
         empty = AppProfile(memory_mb=np.zeros(0), duration_ms=np.zeros(0))
         self._policy = make_predictive_policy(self._settings)
         self._policy.reset(empty)
+        self._feed = LaggedFeed(self._policy)
         self._pool = make_predictive_pool(self._settings, gate=self._decided)
         self._pool.reset(empty)
-        self._warm_ahead: Mask = np.zeros(0, dtype=np.bool_)  # decided a minute behind for the next minute fed
-        self._last_minute: Counts = np.zeros(0, dtype=np.int64)
         self._index = {}
         self._next = start.replace(minute=0)  # refits every `refit_every_minutes` land where the simulator's do
 
@@ -204,7 +193,7 @@ class LivePredictiveGate:
         if not new_ids:
             return
         assert self._policy is not None and self._pool is not None
-        self._policy.add_apps(np.array([memory_mb(i) for i in new_ids], dtype=np.float64))
+        self._feed.add_apps(np.array([memory_mb(i) for i in new_ids], dtype=np.float64))
         self._pool.add_apps(np.array([duration_ms(i) for i in new_ids], dtype=np.float64))
         self._decided.loaded = np.concatenate([self._decided.loaded, np.zeros(len(new_ids), dtype=np.bool_)])
         self._index.update({function_id: len(self._index) + k for k, function_id in enumerate(new_ids)})

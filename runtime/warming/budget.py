@@ -34,6 +34,7 @@ and reads `cold_start_usd` before deciding the next.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Final
 
@@ -126,6 +127,13 @@ class BudgetController:
         low, high = self._initial_log_price - bound, self._initial_log_price + bound
         self._integral = float(np.clip(self._integral - _GAIN * error, low, high))
         self._log_price = float(np.clip(self._integral - _PROPORTIONAL * error, low, high))
+
+    def after(self, loaded: npt.NDArray[np.bool_], counts: npt.NDArray[np.int64], memory_mb: Floats) -> BudgetController:
+        """A copy that has also booked this minute (`record`); this controller is unchanged."""
+        booked = copy.copy(self)  # its state is a few numbers, and the one array `record` writes
+        booked._last = self._last.copy()
+        booked.record(loaded, counts, memory_mb)
+        return booked
 
     @property
     def kind(self) -> BudgetKind:

@@ -73,13 +73,17 @@ class IdleTimeHazard:
     def _strata(self, apps: Ints) -> Ints:
         return np.searchsorted(_EXPERIENCE_EDGES, self._completed[apps], side="right").astype(np.int64)
 
-    def probability(self, apps: Ints, since: Ints) -> Floats:
-        """P(invocation in the next minute) for `apps`, `since` minutes (>= 1) after their last one."""
+    def _pooled(self, apps: Ints, since: Ints) -> tuple[Ints, Ints]:
+        """Where `apps`, `since` minutes idle, sit in the pooled prior: (experience stratum, idle-time bin)."""
+        return self._strata(apps), self._bins[self._column(since)]
+
+    def probability(self, apps: Ints, since: Ints, prior_at_risk: Floats | None = None) -> Floats:
+        """P(invocation in the next minute) for `apps`, `since` minutes (>= 1) after their last one;
+        `prior_at_risk`: the pooled at-risk minutes to use instead of the recorded ones (`at_risk_after_silence`)."""
         column = self._column(since)
-        strata, bins = self._strata(apps), self._bins[column]
-        prior = (self._prior_events[strata, bins] + _PRIOR_PSEUDO_EVENTS) / (
-            self._prior_at_risk[strata, bins] + 1.0
-        )
+        strata, bins = self._pooled(apps, since)
+        pooled_at_risk = self._prior_at_risk if prior_at_risk is None else prior_at_risk
+        prior = (self._prior_events[strata, bins] + _PRIOR_PSEUDO_EVENTS) / (pooled_at_risk[strata, bins] + 1.0)
         beta = self.prior_strength
         return (self._events[apps, column] + beta * prior) / (self._at_risk[apps, column] + beta)
 
@@ -87,13 +91,21 @@ class IdleTimeHazard:
         """How many minutes each app has already spent `since` minutes idle: the evidence behind its estimate."""
         return self._at_risk[apps, self._column(since)]
 
+    def at_risk_after_silence(self, apps: Ints, since: Ints) -> Floats:
+        """The pooled at-risk minutes once `record` has booked a minute in which `apps`, `since` minutes idle, were
+        not invoked (this estimator unchanged). A silent minute changes nothing else an app's next estimate reads:
+        it books the app's own at-risk minute at `since`, and the next minute asks at `since` + 1."""
+        pooled = self._prior_at_risk.copy()
+        np.add.at(pooled, self._pooled(apps, since), 1.0)
+        return pooled
+
     def record(self, apps: Ints, since: Ints, invoked: npt.NDArray[np.bool_]) -> None:
         """Add one minute of experience: `apps` were `since` minutes idle and `invoked` or not."""
         column = self._column(since)
         hit = invoked.astype(np.float64)
         self._at_risk[apps, column] += 1.0
         self._events[apps, column] += hit
-        strata, bins = self._strata(apps), self._bins[column]
+        strata, bins = self._pooled(apps, since)
         np.add.at(self._prior_at_risk, (strata, bins), 1.0)
         np.add.at(self._prior_events, (strata, bins), hit)
         self._completed[apps[invoked]] += 1

@@ -47,9 +47,14 @@ ARTIFACT_VERSION: Final = "population-mlp-v2"
 ARTIFACT_PATH: Final = Path(__file__).resolve().parent.parent / "data" / "warming" / f"{ARTIFACT_VERSION}.json"
 
 
-def population_features(signals: InvocationSignals, recurrence: RecurrenceEvidence, apps: Ints, since: Ints) -> Floats:
-    """apps x len(POPULATION_FEATURES) evidence for an invocation in the coming minute."""
-    return np.concatenate([signals.features(apps, since), recurrence.features(apps, since)], axis=1)
+def population_features(
+    signals: InvocationSignals, recurrence: RecurrenceEvidence, apps: Ints, since: Ints, after_silence: bool = False
+) -> Floats:
+    """apps x len(POPULATION_FEATURES) evidence for an invocation in the coming minute (`after_silence`: in the one
+    after it, had the coming one no invocation)."""
+    return np.concatenate(
+        [signals.features(apps, since, after_silence), recurrence.features(apps, since, after_silence)], axis=1
+    )
 
 
 Layer = tuple[Floats, Floats]

@@ -18,10 +18,12 @@ this per-minute rule is the cost-optimal decision for a calibrated P.
 
 from __future__ import annotations
 
+import copy
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.settings import RuntimeSettings, WarmingBudget
@@ -33,6 +35,7 @@ from runtime.warming.recurrence import RecurrenceEvidence
 from runtime.warming.signals import FEATURE_NAMES, Floats, Ints, InvocationSignals
 
 _SECONDS_PER_MINUTE = 60.0
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
 _MB_PER_GB = 1024.0
 
 
@@ -124,7 +127,8 @@ class PredictiveWarming(WarmingPolicy):
         del future  # causal: never given the future
         cfg = self.config
         n = profile.n_apps
-        self.set_memory(profile.memory_mb)
+        self._forget()
+        self._memory_mb = np.asarray(profile.memory_mb, dtype=np.float64)
         self._threshold_usd = cfg.cost_threshold_usd_per_hour / 60.0
         self.signals = InvocationSignals(n, cfg.horizon_minutes, cfg.prior_strength)
         self.recurrence: RecurrenceEvidence | None = None
@@ -155,14 +159,22 @@ class PredictiveWarming(WarmingPolicy):
             )
         )
         self._asked: tuple[Ints, Floats] | None = None
-        self._decided: Mask | None = None
+
+    def _forget(self) -> None:
+        """The state changed: the decisions made from it so far no longer hold."""
+        self._coming: tuple[Mask, Floats] | None = None
+        self._after_silence: tuple[Mask, Floats] | None = None
 
     def set_memory(self, memory_mb: Floats) -> None:
         """Each app's memory (MB), which prices its idle minutes."""
-        self._memory_mb = np.asarray(memory_mb, dtype=np.float64)
+        memory_mb = np.asarray(memory_mb, dtype=np.float64)
+        if not np.array_equal(memory_mb, self._memory_mb):
+            self._forget()
+        self._memory_mb = memory_mb
 
     def add_apps(self, memory_mb: Floats) -> None:
         """Start deciding for more apps (one per entry of `memory_mb`), never invoked so far."""
+        self._forget()
         self.signals.add_apps(len(memory_mb))
         if self.recurrence is not None:
             self.recurrence.add_apps(len(memory_mb))
@@ -172,29 +184,62 @@ class PredictiveWarming(WarmingPolicy):
 
     def probability_next(self) -> Floats:
         """P(invocation in the coming minute) per app (0 before its first one or beyond the horizon)."""
-        apps, since = self.signals.candidates()
-        p = np.zeros(self.signals.last.shape[0])
-        if self.config.probability_model is ProbabilityModel.HAZARD:
-            p[apps] = self.signals.hazard.probability(apps, since)
-            return p
-        if self.recurrence is not None:
-            assert self._model is not None
-            evidence = population_features(self.signals, self.recurrence, apps, since)[:, self._model.columns]
-            features = self._model.logit(evidence)[:, None]
-        else:
-            features = self.signals.features(apps, since)
-        self._asked = (apps, features)
-        p[apps] = self.calibrator.probability(features)
+        p, self._asked = self._probability(self.calibrator, after_silence=False)
         return p
 
+    def _probability(self, calibrator: OnlineLogistic, after_silence: bool) -> tuple[Floats, tuple[Ints, Floats] | None]:
+        """P per app for the coming minute (`after_silence`: the one after it, had the coming one no invocation),
+        and the apps and features it rests on (None for the hazard alone)."""
+        apps, since = self.signals.candidates(after_silence)
+        p = np.zeros(self.signals.last.shape[0])
+        if self.config.probability_model is ProbabilityModel.HAZARD:
+            p[apps] = self.signals.hazard_probability(apps, since, after_silence)
+            return p, None
+        if self.recurrence is not None:
+            assert self._model is not None
+            evidence = population_features(self.signals, self.recurrence, apps, since, after_silence)
+            features = self._model.logit(evidence[:, self._model.columns])[:, None]
+        else:
+            features = self.signals.features(apps, since, after_silence)
+        p[apps] = calibrator.probability(features)
+        return p, (apps, features)
+
     def decide_next(self) -> tuple[Mask, Floats]:
-        """Which apps are loaded in the coming minute, and the P(invocation) each decision rests on."""
+        """Which apps are loaded in the coming minute, and the P(invocation) each decision rests on (computed once
+        per state: read-only arrays)."""
+        if self._coming is None:
+            p = self.probability_next()
+            self._coming = _read_only(self._decide(p, self.cold_start_usd)), _read_only(p)
+        return self._coming
+
+    def decide_after_silence(self) -> tuple[Mask, Floats]:
+        """The decision (loaded, P) for the minute after the coming one, had the coming one no invocation, exactly
+        as `observe` of a silent minute and then `decide_next` would make it, without changing this policy (the
+        warming service decides a minute behind its data: `runtime.warming.deployed`). Computed once per state."""
+        if self._after_silence is not None:
+            return self._after_silence
+        coming, _ = self.decide_next()  # what the silent minute books, and its calibration rows
+        silent = np.zeros(coming.size, dtype=np.int64)
+        price = self.config.cold_start_usd
+        if self.budget is not None:  # the budget books the coming minute as decided, which moves the price
+            price = self.budget.after(coming, silent, self._memory_mb).cold_start_usd
+        calibrator = self.calibrator
+        if self._learns and (self.signals.t + 1) % self.config.refit_every_minutes == 0:
+            calibrator = copy.deepcopy(calibrator)  # the silent minute ends with a refit on its rows too
+            if self._asked is not None:
+                apps, features = self._asked
+                calibrator.add(features, silent[apps] > 0)
+            calibrator.refit()
+        p, _ = self._probability(calibrator, after_silence=True)
+        self._after_silence = _read_only(self._decide(p, price)), _read_only(p)
+        return self._after_silence
+
+    def _decide(self, p: Floats, cold_start_usd: float) -> Mask:
+        """Load where P x the cold-start price (more for rarely seen apps) beats the idle memory's price."""
         cfg = self.config
-        p = self.probability_next()
         rarity = 1.0 + cfg.rarity_weight / np.maximum(self.signals.invocations, 1.0)
-        saving = p * self.cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
-        self._decided = (p > 0) & (saving > self._threshold_usd)
-        return self._decided, p
+        saving = p * cold_start_usd * rarity - (1.0 - p) * self._memory_mb * cfg.memory_mb_minute_usd
+        return (p > 0) & (saving > self._threshold_usd)
 
     @property
     def learns(self) -> bool:
@@ -213,9 +258,9 @@ class PredictiveWarming(WarmingPolicy):
         """Reveal the minute's counts; `loaded` is what was actually warm in it (default: this policy's decision)."""
         if self.budget is not None:
             if loaded is None:
-                loaded = self._decided if self._decided is not None else self.decide_next()[0]
+                loaded = self.decide_next()[0]
             self.budget.record(loaded, counts, self._memory_mb)
-        self._decided = None
+        self._forget()
         if self._asked is not None:
             if self._learns:  # what was predicted becomes training data, labelled by what happened
                 apps, features = self._asked
@@ -226,6 +271,12 @@ class PredictiveWarming(WarmingPolicy):
             self.recurrence.observe(counts > 0)
         if self._learns and self.signals.t % self.config.refit_every_minutes == 0:
             self.calibrator.refit()
+
+
+def _read_only(values: _Array) -> _Array:
+    """`values`, no longer writable: the policy hands the same decision to every caller until its state changes."""
+    values.flags.writeable = False
+    return values
 
 
 def make_predictive_policy(settings: RuntimeSettings | None = None) -> PredictiveWarming:

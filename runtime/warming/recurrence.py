@@ -92,21 +92,38 @@ class RecurrenceEvidence:
         """apps x horizon: column L-1 is whether the app fired L minutes before minute t."""
         return self._ring[np.ix_(apps, (self.t - self._lags) % self.horizon)]
 
-    def features(self, apps: Ints, since: Ints) -> Floats:
-        """apps x len(RECURRENCE_FEATURE_NAMES) evidence for an invocation in minute `t` (`since` >= 1)."""
-        t = self.t
+    def features(self, apps: Ints, since: Ints, after_silence: bool = False) -> Floats:
+        """apps x len(RECURRENCE_FEATURE_NAMES) evidence for an invocation in minute `t` (`since` >= 1);
+        `after_silence`: in minute t + 1, had minute t no invocation (`apps` then fired within the horizon before
+        t + 1), the state read as it is: `observe` of a silent minute t would change only the lag trials of such
+        apps and the ring slot of minute t, both taken into account here."""
+        t = self.t + after_silence
         past = self._past(apps)
-        base = (self._active[apps] + 1.0) / (t - np.maximum(self._first[apps], 0) + 2.0)
-        rate = (self._hits[apps, 1:] + _BASE_PSEUDO_MINUTES * base[:, None]) / (
-            self._trials[apps, 1:] + _BASE_PSEUDO_MINUTES
-        )
-        on = np.where(past, rate, 0.0)
-        best = on.max(axis=1)
-        support = self._trials[apps, 1 + on.argmax(axis=1)]
-        noisy_or = -np.expm1(np.where(past, np.log1p(-np.minimum(rate, 1.0 - _CLIP)), 0.0).sum(axis=1))
+        before: npt.NDArray[np.bool_] | None = None
+        if after_silence:  # minute t was one more trial of every lag to it, and no hit; lag 1 is now minute t
+            before, past = past, np.concatenate([np.zeros((apps.size, 1), dtype=np.bool_), past[:, :-1]], axis=1)
 
-        gaps = self._gaps[apps, 1 : self.horizon + 1]
-        completed = self._gaps[apps].sum(axis=1)
+        def trials(rows: Ints, lags: Ints) -> Floats:
+            counted = self._trials[apps[rows], 1 + lags]
+            return counted if before is None else counted + before[rows, lags]
+
+        base = (self._active[apps] + 1.0) / (t - np.maximum(self._first[apps], 0) + 2.0)
+        # Each lag's hit rate where the app fired that many minutes before t (elsewhere it does not count):
+        # computed only there, as most apps fired in few of the last `horizon` minutes.
+        rows, lags = np.nonzero(past)
+        rate = (self._hits[apps[rows], 1 + lags] + _BASE_PSEUDO_MINUTES * base[rows]) / (
+            trials(rows, lags) + _BASE_PSEUDO_MINUTES
+        )
+        on, log_miss = np.zeros(past.shape), np.zeros(past.shape)
+        on[rows, lags] = rate
+        log_miss[rows, lags] = np.log1p(-np.minimum(rate, 1.0 - _CLIP))
+        best = on.max(axis=1)
+        support = trials(np.arange(apps.size), on.argmax(axis=1))
+        noisy_or = -np.expm1(log_miss.sum(axis=1))
+
+        every_gap = self._gaps[apps]
+        gaps = every_gap[:, 1 : self.horizon + 1]
+        completed = every_gap.sum(axis=1)
         mode = gaps.argmax(axis=1) + 1
         mode_count = gaps.max(axis=1)
         has_mode = mode_count >= 2.0  # a gap seen once is not a habit
@@ -116,12 +133,11 @@ class RecurrenceEvidence:
         mode_multiple = has_mode & near & (multiple >= 2)
         share = _logit((mode_count + 0.5) / (completed + 1.0))
         # Completed gaps at least `since` long, over all completed gaps: how unusual this silence is.
-        at_least = completed - np.cumsum(self._gaps[apps], axis=1)[
+        at_least = completed - np.cumsum(every_gap, axis=1)[
             np.arange(apps.size), np.minimum(since, self.horizon + 1) - 1
         ]
         survival = _logit((at_least + 0.5) / (completed + 1.0))
-        hour_slots = (t - np.arange(1, _RATE_HOUR + 1)) % self.horizon
-        rate_hour = self._ring[np.ix_(apps, hour_slots)].sum(axis=1) if self.horizon >= _RATE_HOUR else past.sum(1)
+        rate_hour = past[:, :_RATE_HOUR].sum(axis=1)  # fired 1 .. 60 minutes before t
         n_gaps, gap_sum, gap_squares = self._log_gaps[apps].T
         gap_mean = (gap_sum + _GAP_PRIOR_LOG) / (n_gaps + 1.0)
         gap_variance = (gap_squares + _GAP_PRIOR_LOG**2 + _GAP_PRIOR_VARIANCE) / (n_gaps + 1.0) - gap_mean**2

@@ -94,44 +94,59 @@ class InvocationSignals:
         """Invocations observed so far, per app."""
         return self._invocations
 
-    def candidates(self) -> tuple[Ints, Ints]:
-        """Apps seen before and within the horizon of their last invocation, and minutes since it."""
+    def candidates(self, after_silence: bool = False) -> tuple[Ints, Ints]:
+        """Apps seen before and within the horizon of their last invocation, and minutes since it; `after_silence`:
+        at minute t + 1, had minute t no invocation."""
         apps = np.flatnonzero(self.last >= 0)
-        since = self.t - self.last[apps]
+        since = self.t + after_silence - self.last[apps]
         keep = since <= self.horizon
         return apps[keep], since[keep]
 
-    def _echoes(self, apps: Ints, since: Ints) -> Bools:
+    def _echoes(self, t: int, apps: Ints, since: Ints) -> Bools:
         column = np.minimum(since, self.horizon + 1)
         gap_echo = (
             self._gap_seen[apps, column] | self._gap_seen[apps, column - 1] | self._gap_seen[apps, column + 1]
         )
         last_gap_echo = since == self._last_gap[apps]
-        hour_lag = self._recent[apps, self.t % _LAG_MINUTES]  # slot t % 60 last held minute t - 60
+        hour_lag = self._recent[apps, t % _LAG_MINUTES]  # slot t % 60 last held minute t - 60
         return np.stack([gap_echo, last_gap_echo, hour_lag], axis=1)
 
-    def features(self, apps: Ints, since: Ints) -> Floats:
-        """apps x len(FEATURE_NAMES) evidence for an invocation in the coming minute (minute `t`)."""
-        t = self.t
-        columns: list[Floats] = [_logit(self.hazard.probability(apps, since))]
+    def hazard_probability(self, apps: Ints, since: Ints, after_silence: bool = False) -> Floats:
+        """The idle-time hazard of `apps`, `since` minutes idle; `after_silence` as in `features`."""
+        if not after_silence:
+            return self.hazard.probability(apps, since)
+        seen = np.flatnonzero(self.last >= 0)  # the silent minute t is booked for every app seen so far
+        return self.hazard.probability(apps, since, self.hazard.at_risk_after_silence(seen, self.t - self.last[seen]))
+
+    def features(self, apps: Ints, since: Ints, after_silence: bool = False) -> Floats:
+        """apps x len(FEATURE_NAMES) evidence for an invocation in the coming minute (minute `t`); `after_silence`:
+        in minute t + 1, had minute t no invocation (`apps`, `since` from `candidates(after_silence=True)`), the
+        state read as it is: `observe` of a silent minute t would change only the pooled hazard prior, the echoes'
+        counts of the apps within the horizon and the ring slot of minute t, all taken into account here."""
+        t = self.t + after_silence
+        echo_on = self._echo_on[apps]
+        if after_silence:  # minute t (now t - 1) counted the echoes that were on in it, none of them hit
+            echo_on = echo_on + self._echoes(t - 1, apps, since - 1)
+        columns: list[Floats] = [_logit(self.hazard_probability(apps, since, after_silence))]
         for period, hits in self._phase_hits.items():
             cycles = np.ceil((t - self._first[apps]) / period) + 1.0
             columns.append(_logit((hits[apps, t % period] + _PHASE_PSEUDO_HITS) / cycles))
-        echoes = self._echoes(apps, since)
-        reliability = _logit((self._echo_hits[apps] + _ECHO_PSEUDO_HITS) / (self._echo_on[apps] + 1.0))
+        echoes = self._echoes(t, apps, since)
+        reliability = _logit((self._echo_hits[apps] + _ECHO_PSEUDO_HITS) / (echo_on + 1.0))
         columns += [echoes[:, k].astype(np.float64) for k in range(3)]
         columns += [echoes[:, k] * reliability[:, k] for k in range(3)]
         columns += [
             np.log1p(since.astype(np.float64)),
             np.log1p(self._invocations[apps]),
-            np.log1p(self._recent_minutes(apps)),
+            np.log1p(self._recent_minutes(t, apps, after_silence)),
             np.log1p(self.hazard.at_risk(apps, since)),
         ]
         return np.stack(columns, axis=1)
 
-    def _recent_minutes(self, apps: Ints) -> Floats:
-        """Invocation minutes among the last few (ring slots of minutes not yet seen are empty)."""
-        slots = np.arange(self.t - _BURST_MINUTES, self.t) % _LAG_MINUTES
+    def _recent_minutes(self, t: int, apps: Ints, after_silence: bool) -> Floats:
+        """Invocation minutes among the last few before minute `t` (ring slots of minutes not yet seen are empty,
+        as is that of minute t - 1 after silence)."""
+        slots = np.arange(t - _BURST_MINUTES, t - after_silence) % _LAG_MINUTES
         return self._recent[np.ix_(apps, slots)].sum(axis=1).astype(np.float64)
 
     def observe(self, counts: npt.NDArray[np.int64]) -> None:
@@ -139,7 +154,7 @@ class InvocationSignals:
         t = self.t
         invoked = counts > 0
         apps, since = self.candidates()
-        echoes = self._echoes(apps, since)
+        echoes = self._echoes(t, apps, since)
         self._echo_on[apps] += echoes
         self._echo_hits[apps] += echoes * invoked[apps, None]
 

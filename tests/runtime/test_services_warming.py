@@ -236,7 +236,7 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     ids = [f"fn-{(7 * i) % 30:02d}" for i in range(30)]
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
     # The reference is `isf simulate`'s predictive-deployed: the policy one minute behind, its budget booking
-    # what was warm (`IngestLagged`); after minute t is revealed its policy has learnt the minutes before t.
+    # what was warm (`IngestLagged`); its policy learns minute t when t is revealed.
     profile = AppProfile(memory_mb=np.full(30, 256.0), duration_ms=np.full(30, 45_000.0))
     deployed = IngestLagged(make_predictive_policy())
     deployed.reset(profile)
@@ -256,7 +256,6 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
     rules: set[str] = set()
     for t in range(240):
         deployed.loaded_next()
-        deployed.observe(counts[:, t])
         [(loaded, p)] = decide_ahead(deployed.policy, 0, 1)  # knowing every minute before t
         decided_by_policy.loaded = loaded
         pools = pooled.warm_next()
@@ -282,6 +281,7 @@ def test_the_service_decides_minute_by_minute_exactly_what_the_simulated_policy_
                         rules.add(now.pool_rule)
                     else:  # not invoked yet, so neither can load it
                         assert not loaded[row] and pools[row] == 0
+        deployed.observe(counts[:, t])
         pooled.observe(counts[:, t])
     assert compared > 300 and sized > 0 and len(rules) > 2, (sized, rules)  # pools above 1, several rules
     assert gate.observed_until == start + timedelta(minutes=237)  # minutes 237, 238 not stored yet

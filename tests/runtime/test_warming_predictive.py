@@ -13,7 +13,12 @@ from runtime.traces.bundled import BUNDLED_TRACES
 from runtime.warming.baselines import FixedKeepAlive
 from runtime.warming.hazard import IdleTimeHazard
 from runtime.warming.policy import AppProfile
-from runtime.warming.predictive import PredictiveConfig, PredictiveWarming, make_predictive_policy
+from runtime.warming.predictive import (
+    PredictiveConfig,
+    PredictiveWarming,
+    ProbabilityModel,
+    make_predictive_policy,
+)
 
 MB_MINUTE_USD = 0.0000166667 * 60 / 1024
 
@@ -247,3 +252,37 @@ def test_the_deployed_policy_still_catches_a_timer_at_its_tick():
     schedule = replay(counts, _profile(1), IngestLagged(make_predictive_policy()))
     ticks = np.flatnonzero(counts[0])
     assert schedule[0, ticks[ticks > 300]].all()
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {},  # the shipped population model under the default budget
+        {"budget": None},
+        {"probability_model": ProbabilityModel.HAZARD},
+        {"probability_model": ProbabilityModel.CALIBRATED, "refit_every_minutes": 7, "calibration_rows": 1000,
+         "calibration_window_minutes": 50},
+        {"fine_tune": True, "refit_every_minutes": 5, "calibration_rows": 1000, "calibration_window_minutes": 50},
+        {"horizon_minutes": 30},  # a horizon under the hour the rate features look back
+    ],
+)
+def test_the_decision_after_a_silent_minute_is_what_the_policy_decides_after_observing_one(knobs: dict[str, object]):
+    # `decide_after_silence` is how the deployed policy decides a minute behind; it must equal advancing a copy of
+    # the policy over a silent minute (`decide_ahead`), bit for bit, refits and the budget's price included, and
+    # leave the policy as it was (the copy's decision is compared after it, and the replay goes on from it).
+    from runtime.warming.deployed import decide_ahead
+
+    counts = load_trace("sampled-500fn-1day").counts[:60, :150].astype(np.int64)
+    policy = PredictiveWarming(PredictiveConfig.from_settings(RuntimeSettings()).model_copy(update=knobs))
+    rng = np.random.default_rng(0)
+    policy.reset(AppProfile(memory_mb=rng.choice([128.0, 256.0, 1024.0], 60), duration_ms=np.full(60, 100.0)))
+    loaded_ahead = 0
+    for t in range(150):
+        decided, _ = policy.decide_next()
+        loaded, p = policy.decide_after_silence()
+        [(expected_loaded, expected_p)] = decide_ahead(policy, 1, 1)
+        np.testing.assert_array_equal(loaded, expected_loaded, err_msg=f"minute {t}")
+        np.testing.assert_array_equal(p, expected_p, err_msg=f"minute {t}")
+        loaded_ahead += int(loaded.sum())
+        policy.observe(counts[:, t], loaded=decided | (rng.random(60) < 0.1))  # warm: not only what it decided
+    assert loaded_ahead > 1000  # the comparison is not of empty decisions
