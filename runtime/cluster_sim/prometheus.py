@@ -112,10 +112,10 @@ class SimulatedPrometheus:
             self._drop_stale(end - RETAIN_S)
 
     def _drop_stale(self, before: float) -> None:
-        """Forget the series whose newest sample is older than `before`: a replaced revision's, which no query
-        reads once the lookback has passed (Prometheus marks them stale and they leave instant queries), and
-        which every query would otherwise still walk, one more per rollout (placement moves up to 20 functions
-        every 10 minutes)."""
+        """Forget the series whose newest sample is older than `before`: a replaced revision's. No query reads them
+        by then (a series that leaves the scrape is marked stale and instant queries stop returning it:
+        prometheus/prometheus docs/querying/basics.md, *Staleness*), but every query would still walk them, one
+        more per rollout (placement moves up to 20 functions every 10 minutes)."""
         for series in self._series.values():
             for key in [key for key, samples in series.items() if samples[-1][0] < before]:
                 del series[key]
