@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/loop_bench.py [--minutes 1440] [--functions 500] [--start-minute 0]
 
-Prints progress every hour of trace, then the wall time, trace minutes per wall minute, the CPU
+Prints progress every hour of trace (wall seconds and each process's CPU seconds in that hour, which
+show a cost that grows through the day even on a busy machine), then the wall time, trace minutes per wall minute, the CPU
 seconds each process used (the services' from /proc, so the figure can be read on a busy machine),
 the load average, and the loop's figures next to `isf simulate`'s `predictive-deployed` on the same
 window. With DATABASE_URL naming a PostgreSQL server the run gets a scratch database of its own
@@ -46,6 +47,11 @@ def _children_cpu_s() -> dict[str, float]:
     return found
 
 
+def _own_cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def _backend() -> str:
     url = os.environ.get("DATABASE_URL")
     return "SQLite (the loop's own file)" if not url else normalize_url(url).get_backend_name()
@@ -75,22 +81,24 @@ def _run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     last = [started]
     cpu: dict[str, float] = {}
+    hour_start: dict[str, float] = {"loop": _own_cpu_s()}
 
     def progress(done: int, report: object, outcome: object) -> None:
         del report, outcome
         if done % 60 == 0 or done == args.minutes:
             cpu.update(_children_cpu_s())  # read while the services run: they are gone at the end
         if done % 60 == 0:
-            now = time.perf_counter()
-            print(f"  {done} minutes, {now - started:.0f} s (last hour {now - last[0]:.1f} s),"
+            now, reading = time.perf_counter(), {**cpu, "loop": _own_cpu_s()}
+            spent = ", ".join(f"{role} {seconds - hour_start.get(role, 0.0):.1f}" for role, seconds in sorted(reading.items()))
+            print(f"  {done} minutes, {now - started:.0f} s (last hour {now - last[0]:.1f} s; CPU s {spent}),"
                   f" load {os.getloadavg()[0]:.1f}", flush=True)
             last[0] = now
+            hour_start.update(reading)
 
     report = run_loop(LoopConfig(args.trace, minutes=args.minutes, start_minute=args.start_minute,
                                  functions=args.functions, speed=0), trace, progress=progress)
     total = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    cpu["isf loop (cluster, clock, replay)"] = own.ru_utime + own.ru_stime
+    cpu["isf loop (cluster, clock, replay)"] = _own_cpu_s()
     body = report.to_json()
     print(json.dumps({"loop": body["loop"], "predictive_deployed": body["predictive_deployed"],
                       "comparison": report.comparison,

@@ -6,7 +6,8 @@ measurement reads (runtime/ingest/prometheus_collector.py), under Knative 1.23's
 
 - `kn_revision_pods_count` (the autoscaler's ready pods, pkg/reconciler/autoscaling/kpa/metrics.go):
   one sample per scrape interval of every minute, the revision's ready pods in that minute; a revision
-  that a rollout replaced reports 0 from then on, as its PodAutoscaler does once scaled down;
+  that a rollout replaced reports 0, as its PodAutoscaler does once scaled down, and its series are
+  forgotten once their newest sample is older than `RETAIN_S` (no query reads them by then);
 - `kn_serving_invocation_duration_seconds_{count,sum}` (the queue-proxy's request histogram,
   pkg/queue/request_metric.go): cumulative per revision, sampled at the end of each minute, with the
   `isf_function` label the queue-proxy PodMonitor copies from the pod's `isf.io/function`;
@@ -133,6 +134,16 @@ class SimulatedPrometheus:
                 seconds = duration_ms / 1000.0 if math.isfinite(duration_ms) else 0.0
                 self._append(count, pod_key, end, self._total(count, pod_key) + requests)
                 self._append(total, pod_key, end, self._total(total, pod_key) + requests * seconds)
+            self._drop_stale(end - RETAIN_S)
+
+    def _drop_stale(self, before: float) -> None:
+        """Forget the series whose newest sample is older than `before`: a replaced revision's. No query reads them
+        by then (a series that leaves the scrape is marked stale and instant queries stop returning it:
+        prometheus/prometheus docs/querying/basics.md, *Staleness*), but every query would still walk them, one
+        more per rollout (placement moves up to 20 functions every 10 minutes)."""
+        for series in self._series.values():
+            for key in [key for key, samples in series.items() if samples[-1][0] < before]:
+                del series[key]
 
     # -- queries ---------------------------------------------------------------------------------
     @staticmethod
@@ -226,7 +237,7 @@ class SimulatedPrometheus:
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
     def exposition(self) -> bytes:
-        """The newest sample of every series in the text format (what a scrape of the components shows)."""
+        """The newest sample of every retained series in the text format (what a scrape of the components shows)."""
         kinds = {kn.PODS_COUNT.name: "gauge", kn.INVOCATION_DURATION.name: "histogram"}
         lines: list[str] = []
         with self._lock:

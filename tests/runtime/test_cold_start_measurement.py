@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from runtime.api.app import create_api_app
 from runtime.cluster_sim.api_server import PROMETHEUS_PATH, ClusterApiServer
 from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
-from runtime.cluster_sim.prometheus import SimulatedPrometheus
+from runtime.cluster_sim.prometheus import RETAIN_S, SimulatedPrometheus
 from runtime.contract import Tier
 from runtime.contract.kubernetes import KNATIVE_GROUP, KNATIVE_VERSION, SCALE_DOWN_DELAY
 from runtime.contract.scheduling import TIER_LABEL
@@ -101,6 +101,22 @@ def test_the_measured_cold_starts_are_the_simulated_clusters_minute_by_minute(se
                 served.move(function_id, Tier.EDGE)
         simulated, measured = served.minute(k)
         assert measured == {f: int(cold) for f, cold in simulated.items()}, f"minute {k}"
+
+
+def test_a_replaced_revisions_series_are_dropped_once_no_query_can_read_them(served: _Served) -> None:
+    def revisions() -> set[str]:
+        text = served.prometheus.exposition().decode()
+        return {line.split('kn_revision_name="')[1].split('"')[0] for line in text.splitlines() if "kn_revision_name" in line}
+
+    served.minute(0)
+    replaced = served.cluster.revision_of("shop.steady")[2]
+    served.move("shop.steady", Tier.EDGE)
+    retained = int(RETAIN_S // 60)  # its newest samples are at minute 1's start: kept while a scrape ends <= RETAIN_S later
+    for k in range(1, COUNTS.shape[1]):
+        simulated, measured = served.minute(k)
+        assert measured == {f: int(cold) for f, cold in simulated.items()}, f"minute {k}"
+        assert (replaced in revisions()) == (k <= retained), f"minute {k}"
+    assert served.cluster.revision_of("shop.steady")[2] in revisions()
 
 
 @pytest.mark.parametrize("served", [{}, {f: 120 for f in FUNCTIONS}], indirect=True, ids=["knative-default", "delay-2m"])

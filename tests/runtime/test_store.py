@@ -221,6 +221,19 @@ def test_the_latest_forecast_is_the_one_with_the_latest_window(engine: Engine) -
     assert latest_forecast(engine, "unknown") is None
 
 
+
+def test_every_latest_forecast_is_the_one_latest_forecast_picks(engine: Engine) -> None:
+    # Two models on f's newest window (the later run wins), an older window stored after the newer ones,
+    # and a function with no forecast.
+    upsert_functions(engine, [FunctionInfo("unforecast", memory_mb=128.0)])
+    record_forecasts(engine, [Forecast("f", minute(2), "a", [1.0]), Forecast("g", minute(5), "a", [2.0])])
+    record_forecasts(engine, [Forecast("f", minute(2), "b", [3.0]), Forecast("g", minute(4), "b", [4.0])])
+    record_forecasts(engine, [Forecast("f", minute(1), "c", [5.0])])
+    latest = {f.function_id: f for f in latest_forecasts(engine)}
+    assert {f: (latest[f].model_version, latest[f].counts) for f in latest} == {"f": ("b", [3.0]), "g": ("a", [2.0])}
+    assert all(latest_forecast(engine, f) == forecast for f, forecast in latest.items())
+
+
 def test_reforecasting_a_window_with_the_same_model_replaces_it(engine: Engine) -> None:
     record_forecasts(engine, [Forecast("f", minute(0), "v1", [1.0])])
     record_forecasts(engine, [Forecast("f", minute(0), "v1", [2.0])])
