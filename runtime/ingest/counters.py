@@ -17,7 +17,8 @@ collector's). The tier label is the function's current placement as the placemen
 (`functions.tier`, runtime/services/placement.py -> `upsert_functions`) and the memory the catalogue's
 (`functions.memory_mb`: an imported trace's, or the Service's memory request as the warming service records it,
 runtime/services/warming.py `with_service_memory`; else `UNKNOWN_MEMORY_MB`), both read at most every
-`CATALOGUE_REFRESH_S`; a function never placed is `unknown`. A minute re-sent is stored once but counted again
+`CATALOGUE_REFRESH_S`; a function no placement pass has seen yet is `unknown` (each pass records every
+Service's tier, moved or not). A minute re-sent is stored once but counted again
 (the counters count ingested records).
 """
 

@@ -34,7 +34,7 @@ from runtime.services.kube import (
 from runtime.settings import RuntimeSettings
 from runtime.store.decisions import TierPlacement, current_pools, record_placements
 from runtime.store.forecasts import latest_forecasts
-from runtime.store.functions import FunctionInfo, upsert_functions
+from runtime.store.functions import FunctionInfo, function_tiers, upsert_functions
 from runtime.store.schema import AuditOutcome
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,15 @@ class PlacementController:
         self._objective = metrics.PLACEMENT_OBJECTIVE.gauge(registry)
         self._solve = metrics.PLACEMENT_SOLVE.histogram(registry)
 
+    def _record_tiers(self, services: dict[str, FunctionService]) -> None:
+        """The catalogue's tier of every deployed function as its Service schedules it now, moved or not (the api
+        labels its counters with it, runtime/ingest/counters.py; a function never moved was `unknown` there)."""
+        known = function_tiers(self._engine)
+        stale = [FunctionInfo(function_id, tier=service.tier) for function_id, service in sorted(services.items())
+                 if service.tier is not None and known.get(function_id) is not service.tier]
+        if stale:
+            upsert_functions(self._engine, stale)
+
     def run_pass(self) -> PlacementPassResult:
         now = self._clock()
         services = function_services(self._kube, self._label)
@@ -116,6 +125,7 @@ class PlacementController:
         if not services or not capacity:
             log.info("placement pass: nothing to place", extra={"functions": len(services), "tiers": len(capacity)})
             return PlacementPassResult(None, 0, 0)
+        self._record_tiers(services)
         pools = {f: d.pool_size for f, d in current_pools(self._engine).items()}
         rates = {f.function_id: float(np.mean(f.means)) / 60.0 for f in latest_forecasts(self._engine) if f.means}
         result = place(placement_problem(services, capacity, pools, rates, self._settings), self._settings.placement)

@@ -68,6 +68,8 @@ def test_a_busy_function_moves_to_the_edge_by_a_patch_of_its_template(engine: En
     assert (placement.function_id, placement.tier, placement.previous_tier) == ("checkout", Tier.EDGE, Tier.CLOUD)
     info = get_function(engine, "checkout")
     assert info is not None and info.tier is Tier.EDGE
+    stayed = get_function(engine, "nightly-report")  # not moved: recorded where its Service runs it
+    assert stayed is not None and stayed.tier is Tier.CLOUD
     [entry] = audit_log(engine)
     assert (entry.actor, entry.target, entry.outcome) == ("placement", "Service functions/checkout",
                                                           AuditOutcome.APPLIED)
