@@ -40,8 +40,9 @@ requests is seen; several scale-from-zeros in one minute count once. A function 
 `kn_revision_pods_count` series (autoscaler not scraped) has its cold starts unmeasured (None), not 0.
 Ready pods, measured: the minute's average of the same summed ready count (`avg_over_time` over the same
 subquery), stored per function-minute as `ready_pods`. A function with ready pods and no request in the minute
-gets a record of count 0 even when its queue-proxies have no request series yet (OTel instruments export
-nothing until their first measurement): its id comes from Prometheus's `up` series of the pods' scrape
+gets a record of count 0 even when its queue-proxies export no request series (a pod that never served a
+request may have none: an OTel histogram keeps a point per recorded attribute set; not read at the SDK version
+Knative 1.23 vendors, so the collector does not rely on either case): its id comes from Prometheus's `up` series of the pods' scrape
 targets, which carry the PodMonitor's labels. The api prices those idle pods as wasted warm memory
 (runtime/ingest/counters.py).
 (Before 1.19 the queue-proxy exported OpenCensus `revision_request_count` / `revision_request_latencies`
@@ -106,7 +107,7 @@ def function_names_query() -> str:
 
     Prometheus writes `up` for every target it scrapes, with the target's labels (prometheus/docs
     docs/concepts/jobs_instances.md, "Automatically generated labels and time series"), which the queue-proxy
-    PodMonitor's relabelings set; so a pod that never served a request, whose OTel request histogram has no data
+    PodMonitor's relabelings set; so a pod that never served a request, whose OTel request histogram may have no data
     point yet, is named."""
     labels = ", ".join((*kn.FUNCTION_LABELS, kn.FUNCTION_ID_LABEL))
     return f'count by ({labels}) ({kn.UP.name}{{{kn.FUNCTION_ID_LABEL}!=""}})'

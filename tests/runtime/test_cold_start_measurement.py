@@ -256,8 +256,8 @@ def test_the_measured_ready_pods_are_the_simulated_clusters_and_idle_ones_are_wa
 
 
 def test_a_warm_function_without_request_series_is_named_by_its_scrape_targets(served: _Served) -> None:
-    """A pre-warmed pod that never served a request exports no request histogram (OTel writes a data point only
-    after a measurement); its ready pods still count, named by the `up` series of its scrape target."""
+    """A pre-warmed pod that never served a request may export no request histogram (an OTel point per recorded
+    attribute set); its ready pods still count, named by the `up` series of its scrape target."""
     at = T0.timestamp()
     revision = {"k8s_namespace_name": "shop", "kn_service_name": "fn-prewarmed",
                 "kn_configuration_name": "fn-prewarmed", "kn_revision_name": "fn-prewarmed-00001"}
