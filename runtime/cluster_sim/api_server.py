@@ -4,7 +4,8 @@ Only what the controllers call is served, with the real API's paths and shapes, 
 client (through a generated kubeconfig) takes exactly its production code path:
 
 - `GET /api/v1/nodes` (`CoreV1Api.list_node`, `runtime.services.kube.list_nodes`);
-- Knative `services`, `routes`, `revisions`: list (cluster-wide or per namespace, `labelSelector`),
+- Knative `services`, `routes`, `revisions`: list (cluster-wide or per namespace, `labelSelector`, whole
+  objects or `PartialObjectMetadataList`: `runtime.cluster_sim.kube_api`),
   get, and JSON merge patch (`CustomObjectsApi`, `runtime.actuation.patches.KnativeActuator`);
 - `coordination.k8s.io/v1` Leases: get, create, replace with resourceVersion conflicts (the
   client's `LeaseLock`, `runtime.actuation.leader`).
@@ -30,37 +31,19 @@ from kubernetes import client
 
 from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import SimulatedCluster
+from runtime.cluster_sim.kube_api import (
+    in_collection,
+    list_kind,
+    matches,
+    metadata_only,
+    status,
+    wants_metadata_only,
+)
 from runtime.cluster_sim.prometheus import SimulatedPrometheus
 
 CLOCK_PATH = "/isf/v1/clock"
 METRICS_PATH = "/isf/v1/metrics"
 PROMETHEUS_PATH = "/prometheus"
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
-            "message": message}
-
-
-def _in_collection(object_path: str, collection: str) -> bool:
-    """An object of a list: its parent path, or `/apis/G/V/PLURAL` across all namespaces."""
-    parent = object_path.rsplit("/", 1)[0]
-    if parent == collection:
-        return True
-    parts = collection.strip("/").split("/")
-    if len(parts) != 4 or parts[0] != "apis":
-        return False
-    segments = parent.strip("/").split("/")
-    return len(segments) == 6 and segments[:3] == parts[:3] and segments[3] == "namespaces" and segments[5] == parts[3]
-
-
-def _matches(obj: dict[str, Any], selector: str) -> bool:
-    labels = obj.get("metadata", {}).get("labels") or {}
-    for term in filter(None, selector.split(",")):
-        key, equals, value = term.partition("=")
-        if key not in labels or (equals and labels[key] != value):
-            return False
-    return True
 
 
 _LISTABLE = ("/nodes", "/leases", "/services", "/routes", "/revisions")
@@ -74,7 +57,8 @@ class ClusterApiServer:
         metrics: Callable[[], bytes] | None = None, prometheus: SimulatedPrometheus | None = None,
     ) -> None:
         self.cluster, self.clock, self._metrics, self.prometheus = cluster, clock, metrics, prometheus
-        self._encoded: dict[str, tuple[str, bytes]] = {}  # path -> (resourceVersion, its JSON)
+        self._encoded: dict[tuple[str, bool], tuple[str, bytes]] = {}  # (path, metadata only) -> (resourceVersion, JSON)
+        self._collections: dict[str, tuple[int, list[str]]] = {}  # list path -> (objects stored, member paths)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,7 +82,7 @@ class ClusterApiServer:
                 try:
                     body = json.loads(raw) if raw else None
                 except ValueError:
-                    self._reply(400, _status(400, "BadRequest", "body is not JSON"))
+                    self._reply(400, status(400, "BadRequest", "body is not JSON"))
                     return
                 path, _, query = self.path.partition("?")
                 if path == METRICS_PATH and server._metrics is not None:
@@ -108,7 +92,8 @@ class ClusterApiServer:
                     self._reply(*server.prometheus.http_answer(parse_qs(query)))
                     return
                 code, reply = server.handle(self.command, path.rstrip("/"), query,
-                                            self.headers.get("Content-Type", ""), body)
+                                            self.headers.get("Content-Type", ""), body,
+                                            accept=self.headers.get("Accept", ""))
                 self._reply(code, reply)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
@@ -155,20 +140,31 @@ class ClusterApiServer:
         if method == "GET":
             return 200, {"now": self.clock.now.isoformat()}
         if method != "POST" or not isinstance(body, dict):
-            return 405, _status(405, "MethodNotAllowed", "POST {loop, until, timeout_s}")
+            return 405, status(405, "MethodNotAllowed", "POST {loop, until, timeout_s}")
         until = datetime.fromisoformat(str(body["until"]))
         now, due = self.clock.wait(str(body["loop"]), until, min(float(body.get("timeout_s", 2.0)), 30.0))
         return 200, {"now": now.isoformat(), "due": due}
 
-    def _json(self, path: str, obj: dict[str, Any]) -> bytes:
-        """`obj` as JSON, encoded once per resourceVersion: a pass lists hundreds of unchanged objects."""
+    def _json(self, path: str, obj: dict[str, Any], metadata: bool = False) -> bytes:
+        """`obj` (or its metadata) as JSON, encoded once per resourceVersion: a pass lists hundreds of unchanged objects."""
         version = str(obj.get("metadata", {}).get("resourceVersion", ""))
-        cached = self._encoded.get(path)
+        cached = self._encoded.get((path, metadata))
         if cached is None or cached[0] != version:
-            cached = self._encoded[path] = (version, json.dumps(obj).encode())
+            encoded = json.dumps(metadata_only(obj) if metadata else obj).encode()
+            cached = self._encoded[(path, metadata)] = (version, encoded)
         return cached[1]
 
-    def handle(self, method: str, path: str, query: str, content_type: str, body: Any) -> tuple[int, Any]:
+    def _members(self, collection: str, objects: dict[str, dict[str, Any]]) -> list[str]:
+        """The sorted paths of `collection`'s objects, recomputed only when an object was added (none is deleted)."""
+        cached = self._collections.get(collection)
+        if cached is None or cached[0] != len(objects):
+            cached = self._collections[collection] = (
+                len(objects), sorted(p for p in objects if in_collection(p, collection)))
+        return cached[1]
+
+    def handle(
+        self, method: str, path: str, query: str, content_type: str, body: Any, *, accept: str = ""
+    ) -> tuple[int, Any]:
         if path.startswith(CLOCK_PATH) and self.clock is not None:
             return self._clock(method, body)
         cluster = self.cluster
@@ -178,29 +174,30 @@ class ClusterApiServer:
                 if path in objects:
                     return 200, self._json(path, objects[path])
                 if not path.endswith(_LISTABLE):
-                    return 404, _status(404, "NotFound", f"{path} not found")
+                    return 404, status(404, "NotFound", f"{path} not found")
                 selector = parse_qs(query).get("labelSelector", [""])[0]
-                items = [self._json(p, o) for p, o in sorted(objects.items())
-                         if _in_collection(p, path) and _matches(o, selector)]
-                kind = "List" if not path.endswith("/nodes") else "NodeList"
-                return 200, b'{"kind": "%s", "apiVersion": "v1", "metadata": {}, "items": [%s]}' % (
-                    kind.encode(), b", ".join(items))
+                metadata = wants_metadata_only(accept)
+                items = [self._json(p, objects[p], metadata) for p in self._members(path, objects)
+                         if matches(objects[p], selector)]
+                kind, api_version = list_kind(path, metadata)
+                return 200, b'{"kind": "%s", "apiVersion": "%s", "metadata": {}, "items": [%s]}' % (
+                    kind.encode(), api_version.encode(), b", ".join(items))
             if method == "POST":
                 if not isinstance(body, dict) or "name" not in body.get("metadata", {}):
-                    return 400, _status(400, "BadRequest", "metadata.name is required")
+                    return 400, status(400, "BadRequest", "metadata.name is required")
                 target = f"{path}/{body['metadata']['name']}"
                 if target in objects:
-                    return 409, _status(409, "AlreadyExists", f"{target} already exists")
+                    return 409, status(409, "AlreadyExists", f"{target} already exists")
                 return 201, cluster.store(target, body)
             if path not in objects:
-                return 404, _status(404, "NotFound", f"{path} not found")
+                return 404, status(404, "NotFound", f"{path} not found")
             if method == "PUT":
                 sent = (body or {}).get("metadata", {}).get("resourceVersion")
                 if sent != objects[path]["metadata"]["resourceVersion"]:
-                    return 409, _status(409, "Conflict", "the object has been modified")
+                    return 409, status(409, "Conflict", "the object has been modified")
                 return 200, cluster.store(path, body)
             if method == "PATCH":
                 if content_type != "application/merge-patch+json":
-                    return 415, _status(415, "UnsupportedMediaType", content_type)
+                    return 415, status(415, "UnsupportedMediaType", content_type)
                 return 200, cluster.patch(path, body or {})
-            return 405, _status(405, "MethodNotAllowed", f"{method} is not served by the simulated cluster")
+            return 405, status(405, "MethodNotAllowed", f"{method} is not served by the simulated cluster")

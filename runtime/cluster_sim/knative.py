@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from runtime.cluster_sim.kube_api import merge_patch
 from runtime.contract import Tier
 from runtime.contract.kubernetes import (
     FUNCTION_LABEL,
@@ -57,19 +58,6 @@ STABLE_WINDOW_MINUTES = 1
 """Minutes a just-invoked revision keeps its pods (stable-window 60 s, grace period within it)."""
 _GIB = 2**30
 KNATIVE = f"/apis/{KNATIVE_GROUP}/{KNATIVE_VERSION}"
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what the kubernetes client sends for custom objects)."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,3 +28,11 @@ SERVICE_LABEL = f"{KNATIVE_GROUP}/service"
 ROUTING_STATE_LABEL = f"{KNATIVE_GROUP}/routingState"
 ROUTING_STATE_ACTIVE = "active"
 ROUTING_STATE_RESERVE = "reserve"
+# A list of only the objects' metadata (kind PartialObjectMetadataList, apiVersion meta.k8s.io/v1,
+# each item a PartialObjectMetadata: apiVersion, kind, metadata), negotiated by the Accept header as
+# client-go's metadata client does (kubernetes/client-go `metadata/metadata.go`, the
+# `PartialObjectMetadataList` media-type parameters); the trailing `application/json` lets a server
+# that cannot convert answer with the whole objects. Warming reads only Revisions' names, labels and
+# annotations, so it asks for this and skips decoding every Revision's spec and status.
+METADATA_LIST_KIND = "PartialObjectMetadataList"
+METADATA_LIST_ACCEPT = f"application/json;as={METADATA_LIST_KIND};g=meta.k8s.io;v=v1, application/json"

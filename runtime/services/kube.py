@@ -9,6 +9,7 @@ imported trace) still get decisions, which are recorded but not actuated.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -74,10 +75,12 @@ def _instance_resources(service: dict[str, Any]) -> Resources:
     return Resources(cpu=float(cpu), memory_gib=float(memory / _GIB), gpu=int(gpu))
 
 
+_TIERS = {tier.value: tier for tier in Tier}
+
+
 def _tier(service: dict[str, Any]) -> Tier | None:
     selector = service.get("spec", {}).get("template", {}).get("spec", {}).get("nodeSelector", {}) or {}
-    value = selector.get(TIER_LABEL)
-    return Tier(value) if value in {t.value for t in Tier} else None
+    return _TIERS.get(str(selector.get(TIER_LABEL)))
 
 
 def function_namespaces() -> list[str]:
@@ -111,19 +114,38 @@ def function_services(
     for item in _labelled_services(api, label, function_namespaces() if namespaces is None else namespaces):
         metadata = item.get("metadata", {})
         function_id = (metadata.get("labels") or {}).get(label)
-        if not function_id:
-            continue
-        found[function_id] = FunctionService(
-            function_id, metadata["namespace"], metadata["name"], _tier(item), _instance_resources(item)
-        )
+        if function_id:
+            found[function_id] = _parsed_service(label, function_id, item)
     return found
 
 
+_parsed: dict[tuple[str, str, str, str], FunctionService] = {}
+_PARSED_MAX = 100_000
+
+
+def _parsed_service(label: str, function_id: str, item: dict[str, Any]) -> FunctionService:
+    """A Service read once per resourceVersion (a pass lists every Service, and few change between passes)."""
+    metadata = item["metadata"]
+    version = str(metadata.get("resourceVersion") or "")
+    key = (metadata.get("uid") or f"{metadata['namespace']}/{metadata['name']}", version, label, function_id)
+    service = _parsed.get(key) if version else None
+    if service is None:
+        service = FunctionService(
+            function_id, metadata["namespace"], metadata["name"], _tier(item), _instance_resources(item)
+        )
+        if version:
+            if len(_parsed) >= _PARSED_MAX:
+                _parsed.clear()
+            _parsed[key] = service
+    return service
+
+
 def list_nodes(api: client.ApiClient) -> list[dict[str, Any]]:
-    """Every node as the API's JSON (what `runtime.placement.tier_capacities` reads)."""
-    nodes = client.CoreV1Api(api).list_node().items or []
-    serialised: list[dict[str, Any]] = [api.sanitize_for_serialization(node) for node in nodes]  # type: ignore[misc]
-    return serialised
+    """Every node as the API's JSON (what `runtime.placement.tier_capacities` reads), decoded once: not
+    through the client's typed models, which cost more than the list itself."""
+    response: Any = client.CoreV1Api(api).list_node(_preload_content=False)  # the raw urllib3 response
+    listed: dict[str, Any] = json.loads(response.data)
+    return list(listed.get("items") or [])
 
 
 def tier_scheduling(tier: Tier, gpu: bool) -> tuple[dict[str, str], list[dict[str, Any]]]:

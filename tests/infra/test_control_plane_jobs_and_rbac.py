@@ -143,13 +143,14 @@ class _RecordingCustomObjects:
         return {"metadata": {"annotations": {}}, "spec": {"template": {"spec": {"nodeSelector": {"tier": "edge"}}}}}
 
     def list_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, *,
-                                      label_selector: str = "") -> Any:
+                                      label_selector: str = "", _headers: dict[str, Any] | None = None) -> Any:
         self.calls.add((plural, "list"))
         labels = {SERVICE_LABEL: "f", FUNCTION_LABEL: "f", ROUTING_STATE_LABEL: ROUTING_STATE_ACTIVE}
         return {"items": [{"metadata": {"name": "f-00001", "namespace": namespace, "labels": labels,
                                         "annotations": {}}}]}
 
-    def list_cluster_custom_object(self, group: str, version: str, plural: str, *, label_selector: str = "") -> Any:
+    def list_cluster_custom_object(self, group: str, version: str, plural: str, *, label_selector: str = "",
+                                   _headers: dict[str, Any] | None = None) -> Any:
         raise AssertionError("the deployed controllers hold Roles per function namespace: no cluster-wide list")
 
     def patch_namespaced_custom_object(self, group: str, version: str, namespace: str, plural: str, name: str,

@@ -17,6 +17,16 @@ from urllib.parse import parse_qs
 
 from kubernetes import client
 
+from runtime.cluster_sim.kube_api import (
+    in_collection,
+    list_kind,
+    matches,
+    merge_patch,
+    metadata_only,
+    status,
+    wants_metadata_only,
+)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -25,46 +35,7 @@ class Request:
     content_type: str
     body: Any
     query: str = ""
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason,
-            "message": message}
-
-
-def _in_collection(object_path: str, collection: str) -> bool:
-    """Whether an object belongs to a list: its parent path, or `/apis/G/V/PLURAL` across all namespaces."""
-    parent = object_path.rsplit("/", 1)[0]
-    if parent == collection:
-        return True
-    parts = collection.strip("/").split("/")
-    if len(parts) != 4 or parts[0] != "apis":
-        return False
-    segments = parent.strip("/").split("/")
-    return len(segments) == 6 and segments[:3] == parts[:3] and segments[3] == "namespaces" and segments[5] == parts[3]
-
-
-def _matches(obj: dict[str, Any], selector: str) -> bool:
-    """Equality-based label selectors: `key`, `key=value`, comma-separated."""
-    labels = obj.get("metadata", {}).get("labels") or {}
-    for term in filter(None, selector.split(",")):
-        key, equals, value = term.partition("=")
-        if key not in labels or (equals and labels[key] != value):
-            return False
-    return True
+    accept: str = ""
 
 
 class FakeKube:
@@ -95,7 +66,8 @@ class FakeKube:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 path, _, query = self.path.partition("?")
-                request = Request(self.command, path, self.headers.get("Content-Type", ""), body, query)
+                request = Request(self.command, path, self.headers.get("Content-Type", ""), body, query,
+                                  self.headers.get("Accept", ""))
                 code, reply = fake.handle(request)
                 self._reply(code, reply)
 
@@ -146,30 +118,33 @@ class FakeKube:
             if request.method == "GET":
                 if path in self.objects:
                     return 200, self.objects[path]
-                items = [o for p, o in sorted(self.objects.items()) if _in_collection(p, path)]
-                items = [o for o in items if _matches(o, parse_qs(request.query).get("labelSelector", [""])[0])]
+                items = [o for p, o in sorted(self.objects.items()) if in_collection(p, path)]
+                items = [o for o in items if matches(o, parse_qs(request.query).get("labelSelector", [""])[0])]
                 if items or path.endswith(("/nodes", "/leases", "/revisions")):
-                    return 200, {"kind": "List", "apiVersion": "v1", "metadata": {}, "items": items}
-                return 404, _status(404, "NotFound", f"{path} not found")
+                    metadata = wants_metadata_only(request.accept)
+                    kind, api_version = list_kind(path, metadata)
+                    listed = [metadata_only(o) for o in items] if metadata else items
+                    return 200, {"kind": kind, "apiVersion": api_version, "metadata": {}, "items": listed}
+                return 404, status(404, "NotFound", f"{path} not found")
             if request.method == "POST":
                 name = body["metadata"]["name"]
                 target = f"{path}/{name}"
                 if target in self.objects:
-                    return 409, _status(409, "AlreadyExists", f"{target} already exists")
+                    return 409, status(409, "AlreadyExists", f"{target} already exists")
                 return 201, self._store(target, body)
             if path not in self.objects:
-                return 404, _status(404, "NotFound", f"{path} not found")
+                return 404, status(404, "NotFound", f"{path} not found")
             if path in self.failing:
-                return 500, _status(500, "InternalError", f"{path}: the test made this write fail")
+                return 500, status(500, "InternalError", f"{path}: the test made this write fail")
             current = self.objects[path]
             if request.method == "PUT":
                 sent = body.get("metadata", {}).get("resourceVersion")
                 if sent != current["metadata"]["resourceVersion"]:
-                    return 409, _status(409, "Conflict", "the object has been modified")
+                    return 409, status(409, "Conflict", "the object has been modified")
                 return 200, self._store(path, body)
             if request.method == "PATCH":
                 if request.content_type != "application/merge-patch+json":
-                    return 415, _status(415, "UnsupportedMediaType", request.content_type)
+                    return 415, status(415, "UnsupportedMediaType", request.content_type)
                 return 200, self._store(path, merge_patch(current, body))
             del self.objects[path]
-            return 200, _status(200, "Success", "deleted")
+            return 200, status(200, "Success", "deleted")

@@ -19,6 +19,7 @@ from runtime.actuation.patches import (
 )
 from runtime.contract.kubernetes import (
     FUNCTION_LABEL,
+    METADATA_LIST_ACCEPT,
     ROUTING_STATE_ACTIVE,
     ROUTING_STATE_LABEL,
     ROUTING_STATE_RESERVE,
@@ -36,7 +37,8 @@ def _revision(name: str, state: str, *, function: str | None = "hello") -> dict[
     if function is not None:
         labels[FUNCTION_LABEL] = function
     return {"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
-            "metadata": {"name": name, "namespace": NS, "annotations": {}, "labels": labels}}
+            "metadata": {"name": name, "namespace": NS, "annotations": {}, "labels": labels},
+            "spec": {"containers": [{"image": "hello"}]}}
 
 
 @pytest.fixture
@@ -73,6 +75,9 @@ def test_the_serving_revisions_are_listed_once_with_the_function_and_routing_sta
     [listed] = kube.requests
     assert (listed.method, listed.path) == ("GET", f"{BASE}/revisions")
     assert parse_qs(listed.query)["labelSelector"] == [f"{FUNCTION_LABEL},{ROUTING_STATE_LABEL}={ROUTING_STATE_ACTIVE}"]
+    # Only metadata is asked for and read: no Revision's spec is sent.
+    assert listed.accept == METADATA_LIST_ACCEPT
+    assert all(r["kind"] == "PartialObjectMetadata" and "spec" not in r for rs in serving.values() for r in rs)
 
 
 def test_warm_pool_is_patched_onto_every_revision_the_route_serves_and_no_other(kube: FakeKube) -> None:

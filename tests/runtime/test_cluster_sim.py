@@ -22,7 +22,7 @@ from runtime.cluster_sim.clock import BarrierClock
 from runtime.cluster_sim.knative import FunctionSpec, SimulatedCluster
 from runtime.cluster_sim.loop import LoopError, ServiceProcesses
 from runtime.contract import Tier, environment
-from runtime.contract.kubernetes import FUNCTION_LABEL, MIN_SCALE
+from runtime.contract.kubernetes import FUNCTION_LABEL, METADATA_LIST_ACCEPT, MIN_SCALE
 from runtime.placement.capacity import tier_capacities
 from runtime.services.kube import function_services, list_nodes, tier_scheduling
 
@@ -97,6 +97,20 @@ def test_the_real_client_reads_services_and_nodes_and_patches_through_the_facade
         assert (outcome.functions[0].tier, outcome.functions[0].ready_pods, outcome.functions[0].cold_start) == (
             "cloud", 3, False)
         assert function_services(api)["a"].tier is Tier.CLOUD
+
+
+def test_the_facade_lists_only_metadata_when_asked_and_whole_objects_otherwise() -> None:
+    with ClusterApiServer(_cluster(FunctionSpec("a", 256.0))) as server:
+        objects = client.CustomObjectsApi(server.api_client())
+        whole: dict[str, Any] = objects.list_namespaced_custom_object(  # type: ignore[assignment]
+            "serving.knative.dev", "v1", "functions", "revisions")
+        metadata: dict[str, Any] = objects.list_namespaced_custom_object(  # type: ignore[assignment]
+            "serving.knative.dev", "v1", "functions", "revisions", _headers={"Accept": METADATA_LIST_ACCEPT})
+    assert (whole["kind"], [item["kind"] for item in whole["items"]]) == ("List", ["Revision"])
+    assert "spec" in whole["items"][0]
+    assert (metadata["kind"], metadata["apiVersion"]) == ("PartialObjectMetadataList", "meta.k8s.io/v1")
+    assert metadata["items"] == [{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                                  "metadata": whole["items"][0]["metadata"]}]
 
 
 def test_leader_election_takes_the_lease_on_the_facade() -> None:
