@@ -46,6 +46,16 @@ def service(engine: Engine, clock: SteppingClock, registry: CollectorRegistry,
                             model=ForecasterName.HYBRID)
 
 
+def refreshed_after_three_hours(engine: Engine) -> tuple[SteppingClock, CollectorRegistry, PredictorService]:
+    """Three hours stored, a service on a clock 10 s into the next minute, and its first refresh done."""
+    ingest(engine, 0, 180)
+    clock = SteppingClock(START + timedelta(minutes=180, seconds=10))
+    registry = CollectorRegistry()
+    predictor = service(engine, clock, registry)
+    predictor.refresh()
+    return clock, registry, predictor
+
+
 def test_a_refresh_without_a_model_trains_one_registers_it_and_stores_the_next_window(engine: Engine) -> None:
     ingest(engine, 0, 180)
     clock = SteppingClock(START + timedelta(minutes=180, seconds=10))
@@ -67,11 +77,7 @@ def test_a_refresh_without_a_model_trains_one_registers_it_and_stores_the_next_w
 
 
 def test_new_minutes_update_the_model_and_are_scored_as_wape_and_mape(engine: Engine) -> None:
-    ingest(engine, 0, 180)
-    clock = SteppingClock(START + timedelta(minutes=180, seconds=10))
-    registry = CollectorRegistry()
-    predictor = service(engine, clock, registry)
-    predictor.refresh()
+    clock, registry, predictor = refreshed_after_three_hours(engine)
 
     assert predictor.refresh() == []  # same minute: nothing new, the stored forecast stands
     ingest(engine, 180, 3)
@@ -88,11 +94,7 @@ def test_new_minutes_update_the_model_and_are_scored_as_wape_and_mape(engine: En
 def test_a_minute_the_collector_has_not_stored_yet_is_read_when_it_lands_not_as_silence(engine: Engine) -> None:
     # The collector stores minute m about 30 s + one interval after it ends: a refresh before that must not
     # observe m as zero invocations (and then never read it again).
-    ingest(engine, 0, 180)
-    clock = SteppingClock(START + timedelta(minutes=180, seconds=10))
-    registry = CollectorRegistry()
-    predictor = service(engine, clock, registry)
-    predictor.refresh()
+    clock, registry, predictor = refreshed_after_three_hours(engine)
 
     clock.now += timedelta(minutes=1)  # minute 180 has ended, but is not stored yet
     assert predictor.refresh() == []  # nothing new is stored: the forecast from minute 180 stands
