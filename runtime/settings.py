@@ -326,6 +326,15 @@ class AlertSettings(_Strict):
     channels: list[AlertChannel] = []
 
 
+class RetentionSettings(_Strict):
+    """How long the store keeps invocations and forecasts, counted back from the newest stored minute
+    (runtime/store/retention.py); the predictor service prunes the older rows."""
+
+    invocations_days: Annotated[int, Field(ge=1, le=3650, description="days of per-minute invocations kept")] = 30
+    forecasts_days: Annotated[int, Field(ge=1, le=3650, description="days of stored forecasts kept")] = 7
+    interval: Annotated[int, Field(ge=60, le=86400, description="seconds between prunes")] = 3600
+
+
 class RuntimeSettings(_Strict):
     """The whole runtime configuration; the stack config's `runtime:` key."""
 
@@ -334,6 +343,16 @@ class RuntimeSettings(_Strict):
     placement: PlacementSettings = PlacementSettings()
     cost: CostSettings = CostSettings()
     alerts: AlertSettings = AlertSettings()
+    retention: RetentionSettings = RetentionSettings()
+
+    @model_validator(mode="after")
+    def _history_is_kept(self) -> Self:
+        if self.retention.invocations_days * 86400 < self.prediction.history_window:
+            raise ValueError(
+                f"retention.invocations_days ({self.retention.invocations_days}) keeps less than"
+                f" prediction.history_window ({self.prediction.history_window} s): training would read deleted minutes"
+            )
+        return self
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuntimeSettings:

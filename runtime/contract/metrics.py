@@ -100,6 +100,10 @@ PREDICTED_INVOCATIONS = _gauge(
 MODEL_LAST_TRAINED = _gauge(
     "isf_model_last_trained_timestamp_seconds", ("model",), "Unix time of the last retrain."
 )
+PRUNED_ROWS = _counter(
+    "isf_store_pruned_rows_total", ("table",),
+    "Rows the retention prune deleted (table: invocations or forecasts; runtime/store/retention.py).",
+)
 
 # Warming.
 WARM_POOL_SIZE = _gauge("isf_warm_pool_size", ("function", "tier"), "Warm instances held now.")

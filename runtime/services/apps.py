@@ -74,6 +74,8 @@ def _predictor_loops(context: ServiceContext) -> list[PeriodicLoop]:
                      first_pass_after_s=prediction.retrain_interval, stop_event=predictor.stopping, clock=clock),
         ClockedLoop("forecast", prediction.update_interval, predictor.refresh, metrics,
                      stop_event=predictor.stopping, clock=clock),
+        ClockedLoop("retention", settings.runtime.retention.interval, predictor.prune, metrics,
+                     stop_event=predictor.stopping, clock=clock),
     ]
 
 

@@ -1,4 +1,5 @@
-"""`isf serve predictor`: retrain every retrain_interval, refresh forecasts every update_interval.
+"""`isf serve predictor`: retrain every retrain_interval, refresh forecasts every update_interval, prune the
+store every retention.interval (runtime/store/retention.py).
 
 A refresh feeds the minutes completed since the last one to the model (`update`, no refit), scores
 the previous 1-minute-ahead forecast against them (WAPE/MAPE metrics, per function and overall),
@@ -38,6 +39,7 @@ from runtime.settings import RuntimeSettings
 from runtime.state.hot_state import HotState
 from runtime.store.forecasts import Forecast, record_forecasts
 from runtime.store.invocations import invocation_matrix
+from runtime.store.retention import Pruned, prune
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class PredictorService:
         self._function_mape = metrics.FUNCTION_FORECAST_MAPE.gauge(registry)
         self._predicted = metrics.PREDICTED_INVOCATIONS.gauge(registry)
         self._trained_at = metrics.MODEL_LAST_TRAINED.gauge(registry)
+        self._pruned = metrics.PRUNED_ROWS.counter(registry)
 
     @property
     def model(self) -> TrainedModel | None:
@@ -122,6 +125,17 @@ class PredictorService:
                 raise
             self._swap_in(trained, end)
         return trained
+
+    def prune(self) -> Pruned:
+        """Delete what `retention` no longer keeps (runtime/store/retention.py)."""
+        pruned = prune(self._engine, self._settings.retention)
+        self._pruned.labels("invocations").inc(pruned.invocations)
+        self._pruned.labels("forecasts").inc(pruned.forecasts)
+        if pruned.invocations or pruned.forecasts:
+            log.info("pruned", extra={"invocations": pruned.invocations, "forecasts": pruned.forecasts,
+                                      "invocations_before": pruned.invocations_before,
+                                      "forecasts_before": pruned.forecasts_before})
+        return pruned
 
     def _swap_in(self, trained: TrainedModel, end: datetime) -> None:
         with self._lock:
