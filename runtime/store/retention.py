@@ -37,11 +37,15 @@ def prune(engine: Engine, retention: RetentionSettings) -> Pruned:
     """Delete invocations and forecasts older than `retention` allows; nothing when nothing is stored."""
     with engine.connect() as connection:
         newest = connection.execute(select(func.max(Invocation.minute))).scalar()
-        functions = list(connection.execute(select(Function.id)).scalars())
-    if newest is None:
-        return Pruned(0, 0, None, None)
-    invocations_before = newest - timedelta(days=retention.invocations_days)
-    forecasts_before = newest - timedelta(days=retention.forecasts_days)
+        if newest is None:
+            return Pruned(0, 0, None, None)
+        invocations_before = newest - timedelta(days=retention.invocations_days)
+        forecasts_before = newest - timedelta(days=retention.forecasts_days)
+        oldest_invocation = connection.execute(select(func.min(Invocation.minute))).scalar()
+        oldest_forecast = connection.execute(select(func.min(Prediction.window_start))).scalar()
+        due = (oldest_invocation is not None and oldest_invocation < invocations_before) or (
+            oldest_forecast is not None and oldest_forecast < forecasts_before)
+        functions = list(connection.execute(select(Function.id)).scalars()) if due else []
     invocations = forecasts = 0
     for function_id in functions:
         with engine.begin() as connection:
