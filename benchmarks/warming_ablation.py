@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/warming_ablation.py [--folds 2] [--skip-offline] [--skip-policies]
                                                     [--traces a,b] [--variants substring,...] [--max-apps N]
+                                                    [--seed 0] [--drop-features name,...]
 
 1. Offline: held-out log-loss of the population model, grouped folds (apps with identical activity
    rows are never on both sides): the logistic model with every feature, without each feature group,
@@ -12,6 +13,9 @@
    (grouped folds over all three traces) and trained without the trace it is scored on
    (leave-one-trace-out), each for `predictive` and the one-minute-behind `predictive-deployed`.
    The shipped artifact is trained on all three traces, so its own rows are in-sample everywhere.
+   In this part only, `--seed` sets the retrained models' training seed (row thinning and initial
+   weights; the logistic model, the grouped folds' and the leave-one-trace-out ones), to tell a held-out
+   difference from seed-to-seed spread, and `--drop-features` the features they go without.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ Make = Callable[[str], WarmingPolicy]
 """A policy for one trace (the trace's name picks a held-out model where one is needed)."""
 
 
-def policies(folds: int, traces: list[str], only: list[str], max_apps: int) -> None:
+def policies(folds: int, traces: list[str], only: list[str], max_apps: int, seed: int, drop: list[str]) -> None:
     defaults = PredictiveConfig.from_settings(RuntimeSettings()).model_dump()
 
     def config(**knobs: object) -> PredictiveConfig:
@@ -104,19 +108,23 @@ def policies(folds: int, traces: list[str], only: list[str], max_apps: int) -> N
         return made
 
     calibrated = {"probability_model": ProbabilityModel.CALIBRATED}
+    unknown = set(drop) - set(POPULATION_FEATURES)
+    if unknown:
+        raise SystemExit(f"--drop-features: unknown features {sorted(unknown)}")
+    names = tuple(name for name in POPULATION_FEATURES if name not in drop)
     started = time.perf_counter()
 
     @cache
     def linear() -> PopulationModel:
-        return train(BUNDLED_TRACES, linear=True)
+        return train(BUNDLED_TRACES, names=names, seed=seed, linear=True)
 
     @cache
     def without_fold(k: int) -> PopulationModel:
-        return train(BUNDLED_TRACES, exclude_fold=(k, folds))
+        return train(BUNDLED_TRACES, names=names, seed=seed, exclude_fold=(k, folds))
 
     @cache
     def without_trace(name: str) -> PopulationModel:
-        return train([other for other in BUNDLED_TRACES if other != name])
+        return train([other for other in BUNDLED_TRACES if other != name], names=names, seed=seed)
 
     variants: list[tuple[str, Make | None]] = [  # None: the shipped recipe, scored by grouped folds
         ("hybrid-histogram (the target)", lambda _: HybridHistogram()),
@@ -134,6 +142,8 @@ def policies(folds: int, traces: list[str], only: list[str], max_apps: int) -> N
         ("  held out: trace left out", lambda name: IngestLagged(PredictiveWarming(config(), without_trace(name)))),
     ]
     print("\nreplayed: p75 cold % / cold starts / wasted memory vs fixed-10")
+    if seed or drop:
+        print(f"(retrained models: seed {seed}; features dropped: {', '.join(drop) or 'none'})")
     print(f"{'variant':<38}" + "".join(f"{name:>30}" for name in traces), flush=True)
     data = {name: _apps(name, max_apps, folds) for name in traces}
     fixed10 = {name: _fixed10_waste(counts, profile) for name, (counts, profile, _) in data.items()}
@@ -213,12 +223,15 @@ def main() -> None:
     parser.add_argument("--traces", default=",".join(BUNDLED_TRACES), help="comma-separated bundled traces")
     parser.add_argument("--variants", default="", help="only variants whose label contains one of these words")
     parser.add_argument("--max-apps", type=int, default=100_000, help="subsample larger traces (whole activity groups)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of the retrained models")
+    parser.add_argument("--drop-features", default="", help="comma-separated features the retrained models go without")
     args = parser.parse_args()
     if not args.skip_offline:
         offline(args.folds)
     if not args.skip_policies:
         words = [word for word in args.variants.split(",") if word]
-        policies(args.folds, args.traces.split(","), words, args.max_apps)
+        drop = [name for name in args.drop_features.split(",") if name]
+        policies(args.folds, args.traces.split(","), words, args.max_apps, args.seed, drop)
 
 
 if __name__ == "__main__":
