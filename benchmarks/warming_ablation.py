@@ -122,9 +122,8 @@ def policies(folds: int, traces: list[str], only: list[str], max_apps: int, seed
     def without_fold(k: int) -> PopulationModel:
         return train(BUNDLED_TRACES, names=names, seed=seed, exclude_fold=(k, folds))
 
-    @cache
     def without_trace(name: str) -> PopulationModel:
-        return train([other for other in BUNDLED_TRACES if other != name], names=names, seed=seed)
+        return trace_left_out(name, names, seed)
 
     variants: list[tuple[str, Make | None]] = [  # None: the shipped recipe, scored by grouped folds
         ("hybrid-histogram (the target)", lambda _: HybridHistogram()),
@@ -163,6 +162,13 @@ def policies(folds: int, traces: list[str], only: list[str], max_apps: int, seed
             cells.append(figures(outcome, fixed10[name]))
         print(f"{label:<38}" + "".join(f"{cell:>30}" for cell in cells), flush=True)
     print(f"({time.perf_counter() - started:.0f} s in all)")
+
+
+@cache
+def trace_left_out(name: str, names: tuple[str, ...] = POPULATION_FEATURES, seed: int = 0) -> PopulationModel:
+    """The shipped recipe trained on the other bundled traces only (`name` held out); also used by
+    `benchmarks/budget_pacing.py --held-out`."""
+    return train([other for other in BUNDLED_TRACES if other != name], names=names, seed=seed)
 
 
 def _apps(name: str, max_apps: int, folds: int) -> tuple[np.ndarray, AppProfile, np.ndarray]:
