@@ -31,8 +31,11 @@ ROUTING_STATE_RESERVE = "reserve"
 # A list of only the objects' metadata (kind PartialObjectMetadataList, apiVersion meta.k8s.io/v1,
 # each item a PartialObjectMetadata: apiVersion, kind, metadata), negotiated by the Accept header as
 # client-go's metadata client does (kubernetes/client-go `metadata/metadata.go`, the
-# `PartialObjectMetadataList` media-type parameters); the trailing `application/json` lets a server
-# that cannot convert answer with the whole objects. Warming reads only Revisions' names, labels and
+# `PartialObjectMetadataList` media-type parameters). The API server converts any list, custom resources
+# included, in its generic list handler (kubernetes/kubernetes `staging/src/k8s.io/apiserver/pkg/endpoints/
+# handlers/response.go`: `transformObject` -> `asPartialObjectMetadataList`, which keeps each item's metadata
+# and the list's resourceVersion; read at the stored snapshot, there since Kubernetes 1.15, before the 1.33 we
+# pin). The trailing `application/json` lets a server that cannot convert answer with the whole objects. Warming reads only Revisions' names, labels and
 # annotations, so it asks for this and skips decoding every Revision's spec and status.
 METADATA_LIST_KIND = "PartialObjectMetadataList"
 METADATA_LIST_ACCEPT = f"application/json;as={METADATA_LIST_KIND};g=meta.k8s.io;v=v1, application/json"

@@ -9,7 +9,9 @@ and a store that stopped receiving data keeps its last days. Decisions, placemen
 kept (decisions are stored only on change; the audit log is never rewritten).
 
 Each function's rows go in one short transaction of its own, through the (function, time) indexes, so a
-prune never locks a table for long and the collector and predictor keep writing meanwhile.
+prune never locks a table for long and the collector and predictor keep writing meanwhile. Whether anything
+is due is read first from the time indexes (`idx_invocation_minute`, `idx_prediction_window`), so an hourly
+prune with nothing to delete reads three index ends.
 """
 
 from __future__ import annotations

@@ -144,6 +144,7 @@ class Prediction(Base):
     __table_args__ = (
         # The guide's index: a function's forecasts by window.
         Index("idx_prediction_function_window", "function_id", "window_start"),
+        Index("idx_prediction_window", "window_start"),  # the retention prune's oldest window (Alembic 0006)
         UniqueConstraint("function_id", "window_start", "model_version", name="uq_prediction_function_window_model"),
     )
 
